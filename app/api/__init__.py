@@ -1,0 +1,8 @@
+"""JSON API under /api/v1 (FAB BaseApi / ModelRestApi); errors always in one shape."""
+
+from __future__ import annotations
+
+
+def register(appbuilder) -> None:
+    """Add every API to FAB. Each area module owns its own `register(appbuilder)`."""
+    return None

@@ -1,0 +1,43 @@
+"""Electronic signatures (21 CFR Part 11 style): who signed what, when, and what it meant."""
+
+from __future__ import annotations
+
+from flask_appbuilder import Model
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, String, Text, text
+
+SIGNATURE_SCOPES = (
+    "BATCH_RELEASE",
+    "QC_TEMPLATE_ACTIVATION",
+    "DEVIATION_APPROVAL",
+    "MASTERDATA_CHANGE",
+    "PO_APPROVAL",
+)
+
+
+class ESignature(Model):
+    __tablename__ = "esignature"
+
+    id = Column(BigInteger, primary_key=True)
+    scope = Column(String(40), nullable=False, index=True)
+    entity_type = Column(String(64), nullable=False)
+    entity_id = Column(String(64), nullable=False, index=True)
+    signer_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False)
+    signer_name = Column(String(200), nullable=False)
+    signer_roles = Column(String(400), nullable=False, server_default="")
+    signed_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+    meaning = Column(String(300), nullable=False)
+    comment = Column(Text, nullable=True)
+    content_sha256 = Column(String(64), nullable=False)
+    trace_id = Column(String(64), nullable=True)
+
+
+class SignatureFailure(Model):
+    """Failed signature attempts; consecutive failures since the last success lock signing."""
+
+    __tablename__ = "signature_failure"
+
+    id = Column(BigInteger, primary_key=True)
+    user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=False, index=True)
+    failed_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+    scope = Column(String(40), nullable=False)
+    entity_id = Column(String(64), nullable=True)

@@ -1,0 +1,71 @@
+"""The role -> permission matrix, as data.
+
+Permissions are named after business acts on resources (`can_release on Batch`). FAB views and APIs
+map their methods onto these names with `class_permission_name` / `method_permission_name` (see
+`app.security.perms`), so one row here guards the page and the API alike. `sync_roles()` makes the
+database match this table (run by `flask rp sync-perms`, which the demo and the tests call after
+`flask db upgrade`).
+"""
+
+from __future__ import annotations
+
+READ = ("can_read",)
+RW = ("can_read", "can_write")
+
+MASTER_DATA = ("Nuclide", "Product", "Customer", "Site", "HotCell", "Supplier", "Material", "MaterialLot")
+
+# Resources every signed-in internal role may read.
+_INTERNAL_READ = {name: READ for name in MASTER_DATA}
+
+ROLE_DESCRIPTIONS: dict[str, str] = {
+    "Admin": "Configuration, users and roles; overrides batch paths only when ALLOW_ADMIN_OVERRIDE is on.",
+    "Planner": "Plans and schedules batches against capacity; cancels planned batches.",
+    "Production": "Starts and completes synthesis; opens deviations.",
+    "QC Analyst": "Takes samples and enters QC results.",
+    "QC Reviewer": "Reviews and approves or rejects QC results entered by others.",
+    "QC Manager": "Owns QC templates and test definitions; closes deviations.",
+    "QP": "Qualified Person: reviews, releases, holds or rejects batches with an e-signature.",
+    "Dispensing": "Dispenses released batches into dose units.",
+    "Logistics": "Packs, dispatches and closes shipments.",
+    "Customer": "Hospital buyer: sees only their own hospital's orders and batches.",
+    "Auditor": "Read-only access to records and the audit trail.",
+}
+
+MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
+    "Planner": {
+        **_INTERNAL_READ,
+        "Batch": ("can_read", "can_create", "can_transition", "can_export"),
+    },
+    "Production": {
+        **_INTERNAL_READ,
+        "MaterialLot": RW,
+        "Batch": ("can_read", "can_transition", "can_export"),
+    },
+    "QC Analyst": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export")},
+    "QC Reviewer": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export")},
+    "QC Manager": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export")},
+    "QP": {
+        **_INTERNAL_READ,
+        "Batch": ("can_read", "can_transition", "can_export"),
+        "ESignature": READ,
+    },
+    "Dispensing": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export")},
+    "Logistics": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export")},
+    "Customer": {"Product": READ, "Batch": READ},
+    "Auditor": {
+        **_INTERNAL_READ,
+        "Batch": ("can_read", "can_export"),
+        "AuditLog": READ,
+        "ESignature": READ,
+    },
+}
+
+# Every signed-in user may use these (FAB's own user-info and password pages, the home page).
+COMMON: dict[str, tuple[str, ...]] = {
+    "UserInfoEditView": ("can_this_form_get", "can_this_form_post"),
+    "ResetMyPasswordView": ("can_this_form_get", "can_this_form_post"),
+    "UserDBModelView": ("can_userinfo", "resetmypassword"),
+    "Home": ("can_read",),
+}
+
+ROLES = ("Admin", *MATRIX.keys())

@@ -1,0 +1,73 @@
+"""Make the database's roles and permissions match `roles.MATRIX` (idempotent).
+
+Run after `flask db upgrade` (the demo launcher and the test fixtures do). Each change of a role's
+permissions is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from app.security.roles import COMMON, MATRIX, ROLES
+
+
+def _menu_grants(appbuilder, perms: dict[str, tuple[str, ...]]) -> set[str]:
+    """Menu entries a role sees: those whose view it may read (and their categories)."""
+    names: set[str] = set()
+    for category in appbuilder.menu.get_list():
+        for item in category.childs or [category]:
+            view = getattr(item, "baseview", None)
+            resource = getattr(view, "class_permission_name", None)
+            if resource and resource in perms:
+                names.add(item.name)
+                if item is not category:
+                    names.add(category.name)
+    return names
+
+
+def desired_permissions(appbuilder, role: str) -> set[tuple[str, str]]:
+    perms = {**COMMON, **MATRIX.get(role, {})}
+    wanted = {(p, resource) for resource, names in perms.items() for p in names}
+    wanted |= {("menu_access", name) for name in _menu_grants(appbuilder, perms)}
+    return wanted
+
+
+def sync_roles(appbuilder) -> dict[str, int]:
+    """Create missing permissions and roles; grant and revoke so each role equals the matrix."""
+    from app.services import audit
+    from app.services.actor import SYSTEM
+
+    sm = appbuilder.sm
+    session = sm.session
+    appbuilder.add_permissions(update_perms=True)
+    all_pvms = session.query(sm.permissionview_model).all()
+    existing = {(pv.permission.name, pv.view_menu.name): pv for pv in all_pvms}
+    changed: dict[str, int] = {}
+    for role_name in ROLES:
+        role = sm.find_role(role_name) or sm.add_role(role_name)
+        if role_name == "Admin":
+            wanted_pvms = set(all_pvms)
+        else:
+            wanted = desired_permissions(appbuilder, role_name)
+            wanted_pvms = set()
+            for key in sorted(wanted):
+                pv = existing.get(key)
+                if pv is None:
+                    # A resource no view declares yet (e.g. a business act checked in a service).
+                    pv = sm.add_permission_view_menu(*key)
+                    existing[key] = pv
+                wanted_pvms.add(pv)
+        current = set(role.permissions)
+        added, removed = wanted_pvms - current, current - wanted_pvms
+        if added or removed:
+            role.permissions = sorted(wanted_pvms, key=lambda pv: pv.id or 0)
+            audit.record(
+                "Role",
+                role.id,
+                "ROLE_PERMISSIONS_SYNC",
+                before={"removed": sorted(f"{p.permission.name} on {p.view_menu.name}" for p in removed)},
+                after={"added": sorted(f"{p.permission.name} on {p.view_menu.name}" for p in added)},
+                reason="Role matrix synchronised from app/security/roles.py",
+                actor=SYSTEM,
+            )
+            changed[role_name] = len(added) + len(removed)
+    session.commit()
+    return changed

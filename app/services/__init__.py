@@ -1,0 +1,1 @@
+"""One function per business action; each owns its transaction (see ARCHITECTURE.md)."""

@@ -1,0 +1,10 @@
+"""Browser pages: FAB ModelViews for master data, custom pages for the batch journey and others."""
+
+from __future__ import annotations
+
+
+def register(appbuilder) -> None:
+    """Add every page to FAB. Each area module owns its own `register(appbuilder)`."""
+    from app.views import home
+
+    home.register(appbuilder)

@@ -1,0 +1,135 @@
+"""Configuration read from environment variables.
+
+`Config` is production-shaped; `DemoConfig` and `TestConfig` relax only what the demo and the test
+suite need. The app refuses to start outside debug/demo/test with a default secret or password.
+"""
+
+from __future__ import annotations
+
+import os
+
+from flask_appbuilder.const import AUTH_DB
+
+DEFAULT_SECRET_KEY = "dev-only-not-secret-change-me"
+DEFAULT_DEMO_PASSWORD = "radiopharma-demo"
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// URLs and use the psycopg 3 driver."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def redis_url_for_limiter(url: str) -> str:
+    """Flask-Limiter names unix-socket Redis `redis+unix://`."""
+    if url.startswith("unix://"):
+        return "redis+unix://" + url[len("unix://") :]
+    return url
+
+
+class Config:
+    APP_NAME = "RadioPharma"
+    APP_ICON = "/static/img/logo.svg"
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY)
+    SQLALCHEMY_DATABASE_URI = normalise_db_url(
+        os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/radiopharma")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    SITE_TIMEZONE = os.environ.get("SITE_TIMEZONE", "Asia/Riyadh")
+    DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
+    DEMO_MODE = _bool("DEMO_MODE")
+    DEBUG = _bool("FLASK_DEBUG")
+    TESTING = False
+
+    # Business switches
+    ALLOW_ADMIN_OVERRIDE = _bool("ALLOW_ADMIN_OVERRIDE")
+    SIGNATURE_MAX_FAILURES = int(os.environ.get("SIGNATURE_MAX_FAILURES", "5"))
+    SIGNATURE_LOCK_MINUTES = int(os.environ.get("SIGNATURE_LOCK_MINUTES", "15"))
+    PASSWORD_MIN_LENGTH = 12
+
+    # Flask-AppBuilder: migrations own the schema; permissions are synced by `flask rp sync-perms`.
+    AUTH_TYPE = AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    FAB_CREATE_DB = False
+    FAB_UPDATE_PERMS = False
+    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.SecurityManager"
+    FAB_API_SWAGGER_UI = True
+    FAB_API_MAX_PAGE_SIZE = 200
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.security.passwords.validate_password"
+    FAB_SAFE_REDIRECT_HOSTS = [
+        h.strip() for h in os.environ.get("SAFE_REDIRECT_HOSTS", "").split(",") if h.strip()
+    ]
+    FAB_BASE_TEMPLATE = "base_layout.html"
+    FAB_INDEX_VIEW = "app.views.home.HomeView"
+
+    # Login throttling (Flask-Limiter through FAB), shared between processes through Redis.
+    AUTH_RATE_LIMITED = True
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = redis_url_for_limiter(REDIS_URL)
+
+    JWT_ACCESS_TOKEN_EXPIRES = int(os.environ.get("JWT_ACCESS_TOKEN_EXPIRES", "900"))
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = not (DEBUG or DEMO_MODE)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    QC_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+    QC_ATTACHMENT_TYPES = ["pdf", "jpg", "png", "docx"]
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(os.getcwd(), "instance", "uploads"))
+
+    @classmethod
+    def refuse_unsafe_defaults(cls, config: dict) -> None:
+        """Production must not run on the published demo secret or password."""
+        if config.get("DEBUG") or config.get("DEMO_MODE") or config.get("TESTING"):
+            return
+        problems = []
+        if config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET_KEY):
+            problems.append("SECRET_KEY is unset or the default")
+        if config.get("DEMO_PASSWORD") == DEFAULT_DEMO_PASSWORD:
+            problems.append("DEMO_PASSWORD is the published demo default")
+        if problems:
+            raise RuntimeError(
+                "Refusing to start outside demo/debug: " + "; ".join(problems) + ". "
+                "Set them in the environment (or DEMO_MODE=1 for a local demo)."
+            )
+
+
+class DemoConfig(Config):
+    DEMO_MODE = True
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    DEMO_MODE = True
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    AUTH_RATE_LIMITED = False
+    SQLALCHEMY_DATABASE_URI = normalise_db_url(
+        os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    )
+    REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    RATELIMIT_STORAGE_URI = "memory://"

