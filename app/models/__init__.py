@@ -2,3 +2,14 @@
 
 from app.models.audit import AuditLog, AuditVerification  # noqa: F401
 from app.models.esign import ESignature, SignatureFailure  # noqa: F401
+from app.models.master_data import (  # noqa: F401
+    Customer,
+    CustomerUser,
+    HotCell,
+    Material,
+    MaterialLot,
+    Nuclide,
+    Product,
+    Site,
+    Supplier,
+)
