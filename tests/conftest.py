@@ -126,6 +126,8 @@ def db_session(app):
         engine = engines[None]
         connection = engine.connect()
         outer = connection.begin()
+        # FAB's security manager asks `session.get_bind().name` (an Engine attribute).
+        connection.name = engine.name
         db.session.remove()
         engines[None] = connection
         db.session.configure(join_transaction_mode="create_savepoint")

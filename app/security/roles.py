@@ -55,7 +55,7 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
     "Auditor": {
         **_INTERNAL_READ,
         "Batch": ("can_read", "can_export"),
-        "AuditLog": READ,
+        "AuditLog": ("can_read", "can_verify"),
         "ESignature": READ,
     },
 }

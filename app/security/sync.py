@@ -63,8 +63,10 @@ def sync_roles(appbuilder) -> dict[str, int]:
                 "Role",
                 role.id,
                 "ROLE_PERMISSIONS_SYNC",
-                before={"removed": sorted(f"{p.permission.name} on {p.view_menu.name}" for p in removed)},
-                after={"added": sorted(f"{p.permission.name} on {p.view_menu.name}" for p in added)},
+                after={
+                    "added": sorted(f"{p.permission.name} on {p.view_menu.name}" for p in added),
+                    "removed": sorted(f"{p.permission.name} on {p.view_menu.name}" for p in removed),
+                },
                 reason="Role matrix synchronised from app/security/roles.py",
                 actor=SYSTEM,
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 def register(appbuilder) -> None:
     """Add every page to FAB. Each area module owns its own `register(appbuilder)`."""
-    from app.views import home
+    from app.views import audit, home
 
     home.register(appbuilder)
+    audit.register(appbuilder)
