@@ -135,7 +135,7 @@ def db_session(app):
             yield db.session
         finally:
             db.session.remove()
-            db.session.configure(join_transaction_mode="conservative_savepoint")
+            db.session.configure(join_transaction_mode="conditional_savepoint")
             engines[None] = engine
             outer.rollback()
             connection.close()
