@@ -13,3 +13,5 @@ from app.models.master_data import (  # noqa: F401
     Site,
     Supplier,
 )
+from app.models.notification import EmailOutbox, Notification  # noqa: F401
+from app.models.qc import ProductQcTemplate, ProductQcTemplateLine, QcSpecRule, QcTestDefinition  # noqa: F401

@@ -16,6 +16,7 @@ MASTER_DATA = ("Nuclide", "Product", "Customer", "Site", "HotCell", "Supplier", 
 
 # Resources every signed-in internal role may read.
 _INTERNAL_READ = {name: READ for name in MASTER_DATA}
+_INTERNAL_READ["Notification"] = READ  # the bell: own notifications, mark as read
 
 ROLE_DESCRIPTIONS: dict[str, str] = {
     "Admin": "Configuration, users and roles; overrides batch paths only when ALLOW_ADMIN_OVERRIDE is on.",
@@ -51,7 +52,7 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "Dispensing": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export")},
     "Logistics": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export")},
-    "Customer": {"Product": READ, "Batch": READ},
+    "Customer": {"Product": READ, "Batch": READ, "Notification": READ},
     "Auditor": {
         **_INTERNAL_READ,
         "Batch": ("can_read", "can_export"),

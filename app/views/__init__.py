@@ -5,7 +5,8 @@ from __future__ import annotations
 
 def register(appbuilder) -> None:
     """Add every page to FAB. Each area module owns its own `register(appbuilder)`."""
-    from app.views import audit, home
+    from app.views import audit, home, notifications
 
     home.register(appbuilder)
     audit.register(appbuilder)
+    notifications.register(appbuilder)
