@@ -1,0 +1,198 @@
+"""QC catalog and per-product QC templates (QC document sections 1.1–1.3).
+
+A template version is DRAFT while it is edited, ACTIVE while batches are made from it and RETIRED
+afterwards. At most one ACTIVE and one DRAFT version per product are enforced by partial unique
+indexes in the database (see migration 0003), not only by code: two QC Managers activating at the
+same moment cannot both succeed.
+
+Batch QC records (session, results, value history, attachments, OOS cases) follow below.
+"""
+
+from __future__ import annotations
+
+from flask_appbuilder import Model
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import relationship
+
+from app.domain.qc_rules import RESULT_TYPES, RULE_TYPES, TIMINGS, SpecRule
+
+TEMPLATE_STATUSES = ("DRAFT", "ACTIVE", "RETIRED")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class QcTestDefinition(Model):
+    """One test of the QC catalog (e.g. PH, RCP, ENDOTOXIN), reused by product templates."""
+
+    __tablename__ = "qc_test_definition"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(32), unique=True, nullable=False)
+    name_en = Column(String(200), nullable=False)
+    name_ar = Column(String(200), nullable=True)
+    method_en = Column(String(200), nullable=True)
+    method_ar = Column(String(200), nullable=True)
+    result_type = Column(String(16), nullable=False, server_default="NUMERIC")
+    # OPTION_LIST choices, one per line (kept as text so the admin form stays a plain textarea).
+    options_text = Column(Text, nullable=True)
+    unit = Column(String(32), nullable=True)
+    decimal_places = Column(Integer, nullable=True)
+    description = Column(Text, nullable=True)
+    active = Column(Boolean, nullable=False, server_default=text("true"))
+    created_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+    updated_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+
+    __table_args__ = (
+        CheckConstraint(_in("result_type", RESULT_TYPES), name="ck_qc_test_definition_result_type"),
+        CheckConstraint(
+            "decimal_places IS NULL OR decimal_places BETWEEN 0 AND 6", name="ck_qc_test_definition_places"
+        ),
+        CheckConstraint("code = upper(code) AND code ~ '^[A-Z0-9_]+$'", name="ck_qc_test_definition_code"),
+    )
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        return tuple(line.strip() for line in (self.options_text or "").splitlines() if line.strip())
+
+    def __repr__(self) -> str:
+        return f"{self.code} — {self.name_en}"
+
+
+class QcSpecRule(Model):
+    """The acceptance criterion of one template line (owned by that line, copied with its version)."""
+
+    __tablename__ = "qc_spec_rule"
+
+    id = Column(Integer, primary_key=True)
+    rule_type = Column(String(16), nullable=False)
+    min_value = Column(Numeric(18, 6), nullable=True)
+    max_value = Column(Numeric(18, 6), nullable=True)
+    target_value = Column(Numeric(18, 6), nullable=True)
+    tolerance = Column(Numeric(18, 6), nullable=True)
+    # Alert (warning) limits inside the acceptance range: a result there passes but is flagged.
+    alert_min = Column(Numeric(18, 6), nullable=True)
+    alert_max = Column(Numeric(18, 6), nullable=True)
+    text_criteria_en = Column(Text, nullable=True)
+    text_criteria_ar = Column(Text, nullable=True)
+    fail_if_outside = Column(Boolean, nullable=False, server_default=text("true"))
+
+    __table_args__ = (
+        CheckConstraint(_in("rule_type", RULE_TYPES), name="ck_qc_spec_rule_type"),
+        CheckConstraint(
+            "min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="ck_qc_spec_rule_min_max"
+        ),
+        CheckConstraint("tolerance IS NULL OR tolerance >= 0", name="ck_qc_spec_rule_tolerance"),
+    )
+
+    def to_domain(self) -> SpecRule:
+        return SpecRule(
+            rule_type=self.rule_type,
+            min_value=self.min_value,
+            max_value=self.max_value,
+            target_value=self.target_value,
+            tolerance=self.tolerance,
+            alert_min=self.alert_min,
+            alert_max=self.alert_max,
+            text_en=self.text_criteria_en,
+            text_ar=self.text_criteria_ar,
+            fail_if_outside=bool(self.fail_if_outside),
+        )
+
+
+class ProductQcTemplate(Model):
+    """A version of a product's QC panel."""
+
+    __tablename__ = "product_qc_template"
+
+    id = Column(Integer, primary_key=True)
+    product_id = Column(Integer, ForeignKey("product.id"), nullable=False, index=True)
+    version = Column(Integer, nullable=False)
+    status = Column(String(16), nullable=False, server_default="DRAFT")
+    effective_from = Column(DateTime(timezone=True), nullable=True)
+    effective_to = Column(DateTime(timezone=True), nullable=True)
+    change_summary = Column(Text, nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+    created_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    created_by_name = Column(String(200), nullable=False, server_default="System")
+    activated_at = Column(DateTime(timezone=True), nullable=True)
+    activated_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    activation_signature_id = Column(BigInteger, ForeignKey("esignature.id"), nullable=True)
+    retired_at = Column(DateTime(timezone=True), nullable=True)
+    retired_by_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    updated_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+
+    product = relationship("Product")
+    lines = relationship(
+        "ProductQcTemplateLine",
+        back_populates="template",
+        order_by="ProductQcTemplateLine.display_order",
+        cascade="all, delete-orphan",
+    )
+
+    __table_args__ = (
+        UniqueConstraint("product_id", "version", name="uq_product_qc_template_version"),
+        CheckConstraint(_in("status", TEMPLATE_STATUSES), name="ck_product_qc_template_status"),
+        CheckConstraint(
+            "status <> 'ACTIVE' OR (effective_from IS NOT NULL AND activation_signature_id IS NOT NULL)",
+            name="ck_product_qc_template_active_signed",
+        ),
+        # The database, not only the code, guarantees one ACTIVE (and one DRAFT) version per product.
+        Index(
+            "uq_product_qc_template_one_active",
+            "product_id",
+            unique=True,
+            postgresql_where=text("status = 'ACTIVE'"),
+        ),
+        Index(
+            "uq_product_qc_template_one_draft",
+            "product_id",
+            unique=True,
+            postgresql_where=text("status = 'DRAFT'"),
+        ),
+    )
+
+    def __repr__(self) -> str:
+        return f"v{self.version} ({self.status})"
+
+
+class ProductQcTemplateLine(Model):
+    __tablename__ = "product_qc_template_line"
+
+    id = Column(Integer, primary_key=True)
+    template_id = Column(Integer, ForeignKey("product_qc_template.id", ondelete="CASCADE"), nullable=False)
+    test_definition_id = Column(Integer, ForeignKey("qc_test_definition.id"), nullable=False)
+    spec_rule_id = Column(Integer, ForeignKey("qc_spec_rule.id"), nullable=True, unique=True)
+    display_order = Column(Integer, nullable=False)
+    is_required = Column(Boolean, nullable=False, server_default=text("true"))
+    attachment_required = Column(Boolean, nullable=False, server_default=text("false"))
+    timing = Column(String(16), nullable=False, server_default="BEFORE_RELEASE")
+    criteria_text_override_en = Column(String(300), nullable=True)
+    criteria_text_override_ar = Column(String(300), nullable=True)
+    default_result_value = Column(String(200), nullable=True)
+    allow_manual_pass_fail = Column(Boolean, nullable=False, server_default=text("false"))
+
+    template = relationship("ProductQcTemplate", back_populates="lines")
+    test_definition = relationship("QcTestDefinition")
+    spec_rule = relationship("QcSpecRule", cascade="all, delete-orphan", single_parent=True)
+
+    __table_args__ = (
+        UniqueConstraint("template_id", "test_definition_id", name="uq_product_qc_template_line_test"),
+        CheckConstraint(_in("timing", TIMINGS), name="ck_product_qc_template_line_timing"),
+        Index("ix_product_qc_template_line_template", "template_id", "display_order"),
+    )
