@@ -43,32 +43,38 @@ TRANSITIONS: list[dict] = [
         "trigger": "submit_for_review",
         "source": "IN_PROGRESS",
         "dest": "WAITING_REVIEW",
-        "conditions": ["review_required", "all_required_entered"],
+        "conditions": ["review_required", "all_required_entered", "attachments_complete"],
     },
     {
         "trigger": "complete",
         "source": "IN_PROGRESS",
         "dest": "QC_PASSED",
-        "conditions": ["no_review", "has_template", "all_required_decided", "all_required_pass"],
+        "conditions": [
+            "no_review",
+            "has_template",
+            "all_required_decided",
+            "attachments_complete",
+            "all_required_pass",
+        ],
     },
     {
         "trigger": "complete",
         "source": "IN_PROGRESS",
         "dest": "QC_FAILED",
-        "conditions": ["no_review", "all_required_decided", "any_required_fail"],
+        "conditions": ["no_review", "all_required_decided", "attachments_complete", "any_required_fail"],
     },
     {
         "trigger": "approve",
         "source": "WAITING_REVIEW",
         "dest": "QC_PASSED",
-        "conditions": ["has_template", "all_required_decided", "all_required_pass"],
+        "conditions": ["has_template", "all_required_decided", "attachments_complete", "all_required_pass"],
     },
     {
         # Approving results that include a failed required test confirms the failure.
         "trigger": "approve",
         "source": "WAITING_REVIEW",
         "dest": "QC_FAILED",
-        "conditions": ["all_required_decided", "any_required_fail"],
+        "conditions": ["all_required_decided", "attachments_complete", "any_required_fail"],
     },
     {"trigger": "reject", "source": "WAITING_REVIEW", "dest": "QC_FAILED"},
     {"trigger": "return_for_correction", "source": "WAITING_REVIEW", "dest": "IN_PROGRESS"},
@@ -93,6 +99,7 @@ class ResultFact:
     status: str = "PENDING"  # PENDING / PASS / FAIL / NOT_APPLICABLE
     entered: bool = False  # a value or selection has been recorded
     needs_verdict: bool = False  # entered, waiting for a person's Pass/Fail
+    attachment_missing: bool = False  # the line asks for a file (chromatogram, report) and has none
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,10 @@ class SessionFacts:
         return [r for r in self.gating if r.status == "FAIL"]
 
     @property
+    def missing_attachments(self) -> list[ResultFact]:
+        return [r for r in self.gating if r.attachment_missing and r.status != "NOT_APPLICABLE"]
+
+    @property
     def after_release_pending(self) -> list[ResultFact]:
         return [
             r for r in self.results if r.timing == "AFTER_RELEASE" and r.required and r.status == "PENDING"
@@ -137,6 +148,10 @@ class SessionFacts:
 
 def all_required_entered(f: SessionFacts) -> bool:
     return f.has_template and not f.missing
+
+
+def attachments_complete(f: SessionFacts) -> bool:
+    return not f.missing_attachments
 
 
 def all_required_decided(f: SessionFacts) -> bool:
@@ -181,6 +196,10 @@ class SessionModel:
     @property
     def all_required_entered(self) -> bool:
         return all_required_entered(self.facts)
+
+    @property
+    def attachments_complete(self) -> bool:
+        return attachments_complete(self.facts)
 
     @property
     def all_required_decided(self) -> bool:
@@ -285,6 +304,12 @@ def refusal(status: str, trigger: str, facts: SessionFacts) -> DomainError:
             "QC_RESULTS_MISSING",
             f"{len(facts.undecided)} required test(s) still need a result or a Pass/Fail decision: "
             f"{_names(facts.undecided)}.",
+            409,
+        )
+    if trigger in ("submit_for_review", "complete", "approve") and facts.missing_attachments:
+        return DomainError(
+            "QC_ATTACHMENT_MISSING",
+            f"Attach the report for: {_names(facts.missing_attachments)}.",
             409,
         )
     if trigger == "close":

@@ -95,3 +95,11 @@ def test_allowed_triggers_match_fire():
 def test_progress_counts():
     f = facts(PASS, FAIL, PENDING, STERILITY)
     assert f.completed_count == 2 and len(f.results) == 4
+
+
+def test_required_attachment_blocks_submission_until_uploaded():
+    rcp = ResultFact("RCP", status="PASS", entered=True, attachment_missing=True)
+    with pytest.raises(DomainError) as e:
+        fire("IN_PROGRESS", "submit_for_review", facts(PASS, rcp))
+    assert e.value.code == "QC_ATTACHMENT_MISSING" and "RCP" in e.value.user_message
+    assert "submit_for_review" not in allowed_triggers("IN_PROGRESS", facts(PASS, rcp))
