@@ -37,14 +37,19 @@ def sync_roles(appbuilder) -> dict[str, int]:
 
     sm = appbuilder.sm
     session = sm.session
+    # FAB grants every new permission to Admin as it creates it; with no Admin role yet it fails
+    # (and only logs) after the first permission of each view, so roles must exist first.
+    for role_name in ROLES:
+        sm.find_role(role_name) or sm.add_role(role_name)
     appbuilder.add_permissions(update_perms=True)
     all_pvms = session.query(sm.permissionview_model).all()
     existing = {(pv.permission.name, pv.view_menu.name): pv for pv in all_pvms}
     changed: dict[str, int] = {}
-    for role_name in ROLES:
+    # Admin last: it gets every permission, including those the matrix creates for other roles.
+    for role_name in sorted(ROLES, key=lambda name: name == "Admin"):
         role = sm.find_role(role_name) or sm.add_role(role_name)
         if role_name == "Admin":
-            wanted_pvms = set(all_pvms)
+            wanted_pvms = set(existing.values())
         else:
             wanted = desired_permissions(appbuilder, role_name)
             wanted_pvms = set()
