@@ -7,6 +7,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurit
 from flask_jwt_extended import JWTManager
 
 from app.api.errors import ApiErrorsMixin, error_response
+from app.security.audit_hooks import AuditedLoginMixin
 
 
 class RadioSecurityApi(ApiErrorsMixin, SecurityApi):
@@ -19,7 +20,7 @@ class RadioSecurityApi(ApiErrorsMixin, SecurityApi):
         return error_response(401, "INVALID_CREDENTIALS", "The username or password is not correct.")
 
 
-class SecurityManager(FabSecurityManager):
+class SecurityManager(AuditedLoginMixin, FabSecurityManager):
     security_api = RadioSecurityApi
 
     def create_jwt_manager(self, app) -> JWTManager:
