@@ -8,4 +8,7 @@ def run_seeds(demo: bool = True) -> dict[str, int]:
 
     summary: dict[str, int] = {}
     summary.update(users.seed())
+    from seeds import master_data
+
+    summary.update(master_data.seed())
     return summary

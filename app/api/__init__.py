@@ -5,4 +5,6 @@ from __future__ import annotations
 
 def register(appbuilder) -> None:
     """Add every API to FAB. Each area module owns its own `register(appbuilder)`."""
-    return None
+    from app.api import master_data
+
+    master_data.register(appbuilder)

@@ -24,14 +24,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-DOSE_FORMS = ("MULTIDOSE_VIAL", "UNIDOSE_SYRINGE", "UNIDOSE_VIAL", "KIT")
-LOT_STATUSES = ("QUARANTINE", "RELEASED", "REJECTED", "EXPIRED")
+from app.domain.master_data import DOSE_FORMS, LOT_STATUSES  # noqa: F401  (one source for the choices)
+
+# Seeded reference data: kept when tests truncate business tables between committed tests.
+SEEDED = {"seeded": True}
 
 customer_product = Table(
     "customer_product",
     Model.metadata,
     Column("customer_id", Integer, ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True),
     Column("product_id", Integer, ForeignKey("product.id", ondelete="CASCADE"), primary_key=True),
+    info=SEEDED,
 )
 
 
@@ -45,7 +48,10 @@ class Nuclide(Model):
     half_life_source = Column(String(300), nullable=False)
     active = Column(Boolean, nullable=False, server_default=text("true"))
 
-    __table_args__ = (CheckConstraint("half_life_s > 0", name="ck_nuclide_half_life_positive"),)
+    __table_args__ = (
+        CheckConstraint("half_life_s > 0", name="ck_nuclide_half_life_positive"),
+        {"info": SEEDED},
+    )
 
     def __repr__(self) -> str:
         return self.symbol
@@ -68,7 +74,10 @@ class Product(Model):
 
     nuclide = relationship("Nuclide")
 
-    __table_args__ = (CheckConstraint("shelf_life_min > 0", name="ck_product_shelf_life_positive"),)
+    __table_args__ = (
+        CheckConstraint("shelf_life_min > 0", name="ck_product_shelf_life_positive"),
+        {"info": SEEDED},
+    )
 
     def __repr__(self) -> str:
         return f"{self.code} — {self.name_en}"
@@ -76,6 +85,7 @@ class Product(Model):
 
 class Site(Model):
     __tablename__ = "site"
+    __table_args__ = {"info": SEEDED}
 
     id = Column(Integer, primary_key=True)
     code = Column(String(16), unique=True, nullable=False)
@@ -102,7 +112,7 @@ class HotCell(Model):
 
     site = relationship("Site")
 
-    __table_args__ = (UniqueConstraint("site_id", "code", name="uq_hot_cell_site_code"),)
+    __table_args__ = (UniqueConstraint("site_id", "code", name="uq_hot_cell_site_code"), {"info": SEEDED})
 
     def __repr__(self) -> str:
         return f"{self.code} ({self.module_type})" if self.module_type else self.code
@@ -112,6 +122,7 @@ class Customer(Model):
     """A hospital or clinic that orders doses; its licence gates which products it may receive."""
 
     __tablename__ = "customer"
+    __table_args__ = {"info": SEEDED}
 
     id = Column(Integer, primary_key=True)
     code = Column(String(32), unique=True, nullable=False)
@@ -134,6 +145,7 @@ class CustomerUser(Model):
     """Ties a Customer-role login to exactly one hospital (what that user may see)."""
 
     __tablename__ = "customer_user"
+    __table_args__ = {"info": SEEDED}
 
     id = Column(Integer, primary_key=True)
     user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), unique=True, nullable=False)
@@ -145,6 +157,7 @@ class CustomerUser(Model):
 
 class Supplier(Model):
     __tablename__ = "supplier"
+    __table_args__ = {"info": SEEDED}
 
     id = Column(Integer, primary_key=True)
     name = Column(String(200), unique=True, nullable=False)
@@ -159,6 +172,7 @@ class Material(Model):
     """Starting materials and consumables: precursor, target water, cassettes, reagents."""
 
     __tablename__ = "material"
+    __table_args__ = {"info": SEEDED}
 
     id = Column(Integer, primary_key=True)
     code = Column(String(32), unique=True, nullable=False)
@@ -191,6 +205,7 @@ class MaterialLot(Model):
         CheckConstraint(
             "status IN ('QUARANTINE', 'RELEASED', 'REJECTED', 'EXPIRED')", name="ck_material_lot_status"
         ),
+        {"info": SEEDED},
     )
 
     def __repr__(self) -> str:

@@ -10,3 +10,6 @@ def register(appbuilder) -> None:
     home.register(appbuilder)
     audit.register(appbuilder)
     notifications.register(appbuilder)
+    from app.views import master_data
+
+    master_data.register(appbuilder)
