@@ -42,6 +42,18 @@ class MasterDataApi(ApiErrorsMixin, ModelRestApi):
     allow_browser_login = False  # state-changing calls only with the bearer token
     page_size = 50
 
+    def add_apispec_components(self, api_spec) -> None:
+        """Document `reason` in the PUT body (not a column, so FAB's generated schema lacks it)."""
+        super().add_apispec_components(api_spec)
+        schema = api_spec.components.schemas.get(self.edit_model_schema_name)
+        if isinstance(schema, dict):
+            required = self.class_permission_name in service.REASON_REQUIRED
+            schema.setdefault("properties", {})["reason"] = {
+                "type": "string",
+                "description": "Reason for the change, kept in the audit trail"
+                + (" (required: GMP-relevant record)." if required else " (optional)."),
+            }
+
     def _payload(self) -> dict[str, Any] | None:
         if not request.is_json:
             return None
@@ -97,6 +109,7 @@ class MasterDataApi(ApiErrorsMixin, ModelRestApi):
 
 
 class NuclideApi(MasterDataApi):
+    base_order = ("symbol", "asc")
     resource_name = "nuclides"
     class_permission_name = "Nuclide"
     datamodel = SQLAInterface(Nuclide)
@@ -108,6 +121,7 @@ class NuclideApi(MasterDataApi):
 
 
 class ProductApi(MasterDataApi):
+    base_order = ("code", "asc")
     resource_name = "products"
     class_permission_name = "Product"
     datamodel = SQLAInterface(Product)
@@ -141,6 +155,7 @@ class ProductApi(MasterDataApi):
 
 
 class CustomerApi(MasterDataApi):
+    base_order = ("code", "asc")
     resource_name = "customers"
     class_permission_name = "Customer"
     datamodel = SQLAInterface(Customer)
@@ -176,6 +191,7 @@ class CustomerApi(MasterDataApi):
 
 
 class SiteApi(MasterDataApi):
+    base_order = ("code", "asc")
     resource_name = "sites"
     class_permission_name = "Site"
     datamodel = SQLAInterface(Site)
@@ -185,6 +201,7 @@ class SiteApi(MasterDataApi):
 
 
 class HotCellApi(MasterDataApi):
+    base_order = ("code", "asc")
     resource_name = "hot-cells"
     class_permission_name = "HotCell"
     datamodel = SQLAInterface(HotCell)
@@ -194,6 +211,7 @@ class HotCellApi(MasterDataApi):
 
 
 class SupplierApi(MasterDataApi):
+    base_order = ("name", "asc")
     resource_name = "suppliers"
     class_permission_name = "Supplier"
     datamodel = SQLAInterface(Supplier)
@@ -203,6 +221,7 @@ class SupplierApi(MasterDataApi):
 
 
 class MaterialApi(MasterDataApi):
+    base_order = ("code", "asc")
     resource_name = "materials"
     class_permission_name = "Material"
     datamodel = SQLAInterface(Material)
@@ -212,6 +231,7 @@ class MaterialApi(MasterDataApi):
 
 
 class MaterialLotApi(MasterDataApi):
+    base_order = ("expiry_date", "asc")
     resource_name = "material-lots"
     class_permission_name = "MaterialLot"
     datamodel = SQLAInterface(MaterialLot)

@@ -32,6 +32,7 @@ CATEGORY = "Master data"
 class MasterDataView(s.ServiceCrudMixin, ModelView):
     method_permission_name = s.READ_WRITE
     edit_template = "master_data/edit.html"
+    show_template = "master_data/show.html"
     page_size = 25
     # No bulk actions and no file columns: FAB's generic action/download routes are not exposed.
     exclude_route_methods = {"action", "action_post", "download"}
@@ -329,7 +330,7 @@ class CustomerUserModelView(MasterDataView):
 
 
 VIEWS = (
-    (ProductModelView, "Products", "fa-vial"),
+    (ProductModelView, "Products", "fa-flask"),
     (CustomerModelView, "Customers", "fa-hospital"),
     (NuclideModelView, "Nuclides", "fa-atom"),
     (SiteModelView, "Sites", "fa-building"),

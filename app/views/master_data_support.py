@@ -9,10 +9,11 @@ to the form fields with the user's input kept.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import available_timezones
 
-from flask import abort, flash, request
+from flask import abort, current_app, flash, request, url_for
 from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from markupsafe import Markup, escape
@@ -129,10 +130,23 @@ def fmt_nowrap(text: str | None) -> Markup:
     return Markup('<span class="rp-nowrap">{}</span>').format(text or "—")
 
 
+# A run of Latin letters/digits with its brackets, e.g. "[18F]" or "PSMA-11 [68Ga]".
+_LATIN_RUN = re.compile(
+    r"[\[(]?[0-9A-Za-z][0-9A-Za-z.\-]*[\])]?(?:\s+[\[(]?[0-9A-Za-z][0-9A-Za-z.\-]*[\])]?)*"
+)
+
+
 def fmt_arabic(text: str | None) -> Markup:
+    """Right-to-left, with Latin runs isolated so "[18F]" keeps its brackets the right way round."""
     if not text:
         return Markup('<span class="text-muted">—</span>')
-    return Markup('<span dir="rtl" lang="ar" class="rp-ar">{}</span>').format(text)
+    parts, last = [], 0
+    for match in _LATIN_RUN.finditer(text):
+        parts.append(escape(text[last : match.start()]))
+        parts.append(Markup('<bdi dir="ltr">{}</bdi>').format(match.group(0)))
+        last = match.end()
+    parts.append(escape(text[last:]))
+    return Markup('<span dir="rtl" lang="ar" class="rp-ar">{}</span>').format(Markup("").join(parts))
 
 
 def fmt_auto(text: str | None) -> Markup:
@@ -222,7 +236,9 @@ class ServiceCrudMixin:
 
     def _init_forms(self):
         super()._init_forms()
-        # FAB marks non-null booleans InputRequired, so an unticked box (Active off) never validates.
+        # FAB marks non-null booleans InputRequired, so an unticked box (Active off) never validates;
+        # and it ignores the column default, so a new product would start inactive.
+        columns = self.datamodel.obj.__table__.c
         for form in (self.add_form, self.edit_form):
             for name in dir(form):
                 unbound = getattr(form, name)
@@ -231,10 +247,28 @@ class ServiceCrudMixin:
                     unbound.kwargs["validators"] = [
                         v for v in validators if not isinstance(v, InputRequired | DataRequired)
                     ]
+                    default = getattr(columns[name].server_default, "arg", None) if name in columns else None
+                    if form is self.add_form and str(getattr(default, "text", default)) == "true":
+                        unbound.kwargs["default"] = True
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("edit_notice", self.edit_notice if self.reason_required else "")
+        if template == self.show_template and "pk" in kwargs:
+            kwargs.setdefault("record_links", self._record_links(kwargs["pk"]))
         return super().render_template(template, **kwargs)
+
+    def _record_links(self, pk: Any) -> list[dict[str, str]]:
+        """Edit (with can_write) and the record's audit history (with can_read on AuditLog)."""
+        sm = self.appbuilder.sm
+        links = []
+        if sm.has_access("can_write", self.class_permission_name):
+            links.append(
+                {"url": url_for(f"{type(self).__name__}.edit", pk=pk), "icon": "fa-edit", "label": "Edit"}
+            )
+        if sm.has_access("can_read", "AuditLog") and "AuditView.index" in current_app.view_functions:
+            url = url_for("AuditView.index", entity_type=self.datamodel.obj.__name__, entity_id=pk)
+            links.append({"url": url, "icon": "fa-history", "label": "Change history"})
+        return links
 
     def _show_refusal(self, form: Any, err: DomainError) -> None:
         fields = (err.details or {}).get("fields") or {}

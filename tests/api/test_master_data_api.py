@@ -273,3 +273,16 @@ def test_production_may_receive_material_lots(api, db_session):
 def test_anonymous_requests_are_refused(client):
     assert client.get("/api/v1/products/").status_code == 401
     assert client.post("/api/v1/products/", json={}).status_code == 401
+
+
+def test_openapi_documents_every_resource_and_the_reason_field(api):
+    spec = api("admin").get("/api/v1/_openapi").get_json()
+    for resource in RESOURCES:
+        assert f"/api/v1/{resource}/" in spec["paths"]
+    reason = spec["components"]["schemas"]["ProductApi.put"]["properties"]["reason"]
+    assert "required" in reason["description"]
+
+
+def test_lists_are_ordered_by_code(api):
+    codes = [p["code"] for p in api("planner").get("/api/v1/products/").get_json()["result"]]
+    assert codes == sorted(codes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -69,6 +70,7 @@ def test_products_list_shows_seeded_products_with_arabic_right_to_left(client, d
     for code in ("FDG", "PSMA11", "NAF", "NH3"):
         assert code in html
     assert 'dir="rtl" lang="ar"' in html and "حقن فلوديوكسي غلوكوز" in html
+    assert '<bdi dir="ltr">[18F]</bdi>' in html  # brackets stay the right way round inside RTL text
     assert "600 min (10 h)" in html
 
 
@@ -92,7 +94,7 @@ def test_customer_list_flags_licences_expiring_and_expired(client, db_session):
     login_page(client, "planner")
     html = client.get("/customers/list/").get_data(as_text=True)
     assert "Expires in 21 days" in html  # King Abdulaziz Medical City
-    assert "label-danger\">Expired" in html  # Prince Sultan Military Medical City
+    assert 'label-danger">Expired' in html  # Prince Sultan Military Medical City
     assert "On credit hold" in html
 
 
@@ -108,7 +110,10 @@ def test_customer_role_gets_403_pages_and_no_master_data_write_links(client, db_
     fdg = _product(db_session, "FDG")
     assert client.get("/products/add").status_code == 403
     assert client.get(f"/products/edit/{fdg.id}").status_code == 403
-    assert client.post(f"/products/edit/{fdg.id}", data=_product_form(fdg, reason_for_change="x")).status_code == 403
+    assert (
+        client.post(f"/products/edit/{fdg.id}", data=_product_form(fdg, reason_for_change="x")).status_code
+        == 403
+    )
     assert client.get("/customers/list/").status_code == 403
     assert client.get("/customer-users/list/").status_code == 403
     html = client.get("/products/list/").get_data(as_text=True)
@@ -170,7 +175,9 @@ def test_duplicate_code_on_add_shows_a_message_not_an_error_page(client, db_sess
     r = client.post("/products/add", data=data)
     assert r.status_code == 200
     assert "Already exists" in r.get_data(as_text=True) or "already uses FDG" in r.get_data(as_text=True)
-    assert db_session.execute(select(func.count()).select_from(Product).filter_by(code="FDG")).scalar_one() == 1
+    assert (
+        db_session.execute(select(func.count()).select_from(Product).filter_by(code="FDG")).scalar_one() == 1
+    )
 
 
 def test_add_customer_with_arabic_name_is_audited(client, db_session):
@@ -230,3 +237,22 @@ def test_licence_expiry_formatter_highlights_expired_and_soon(expiry, expected):
 def test_licence_expiry_formatter_leaves_valid_licences_plain():
     html = str(fmt.fmt_licence_expiry(dt.date(2027, 1, 1), today=dt.date(2026, 11, 22)))
     assert "label" not in html and "01 Jan 2027" in html
+
+
+def test_show_page_links_to_edit_and_change_history_by_permission(client, db_session):
+    fdg = _product(db_session, "FDG")
+    login_page(client, "admin")
+    html = client.get(f"/products/show/{fdg.id}").get_data(as_text=True)
+    assert f"/products/edit/{fdg.id}" in html
+    assert "/audit/?entity_type=Product" in html and "Change history" in html
+    client.get("/logout/")
+    login_page(client, "planner")
+    html = client.get(f"/products/show/{fdg.id}").get_data(as_text=True)
+    assert f"/products/edit/{fdg.id}" not in html and "Change history" not in html
+
+
+def test_add_form_starts_active(client, db_session):
+    login_page(client, "admin")
+    html = client.get("/products/add").get_data(as_text=True)
+    checkbox = re.search(r'<input[^>]*id="active"[^>]*>', html).group(0)
+    assert "checked" in checkbox
