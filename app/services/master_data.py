@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import master_data as rules
 from app.domain.errors import DomainError, ValidationFailed
-from app.extensions import db
+from app.extensions import db, get_appbuilder
 from app.models.master_data import Customer, CustomerUser, Product
 from app.services import audit
 
@@ -108,9 +108,20 @@ def _is_unique(constraint: Any) -> bool:
     return isinstance(constraint, UniqueConstraint)
 
 
+def _portal_user_errors(item: Any) -> dict[str, list[str]]:
+    """A portal link is only for Customer-role logins: staff must not be scoped to one hospital."""
+    if not isinstance(item, CustomerUser):
+        return {}
+    user = item.user or (get_appbuilder().sm.get_user_by_id(item.user_id) if item.user_id else None)
+    if user is None or "Customer" not in {r.name for r in user.roles}:
+        return {"user": ["Only logins with the Customer role can be linked to a hospital."]}
+    return {}
+
+
 def _validate(item: Any) -> None:
     entity = entity_name(item)
     errors = rules.validate(entity, _values(item))
+    errors.update(_portal_user_errors(item))
     for field, messages in _unique_errors(item).items():
         errors.setdefault(field, []).extend(messages)
     if errors:

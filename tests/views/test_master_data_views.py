@@ -256,3 +256,17 @@ def test_add_form_starts_active(client, db_session):
     html = client.get("/products/add").get_data(as_text=True)
     checkbox = re.search(r'<input[^>]*id="active"[^>]*>', html).group(0)
     assert "checked" in checkbox
+
+
+def test_only_customer_role_logins_can_be_linked_to_a_hospital(client, db_session):
+    from flask import current_app
+
+    login_page(client, "admin")
+    sm = current_app.appbuilder.sm
+    kfsh = db_session.execute(select(Customer).filter_by(code="KFSH")).scalar_one()
+    r = client.post(
+        "/customer-users/add",
+        data={"user": str(sm.find_user(username="planner").id), "customer": str(kfsh.id)},
+    )
+    assert r.status_code == 200
+    assert "Only logins with the Customer role" in r.get_data(as_text=True)
