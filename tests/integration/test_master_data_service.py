@@ -55,7 +55,11 @@ def test_nuclides_are_seeded_with_sourced_half_lives(app_ctx, db_session, symbol
 
 def test_seed_data_covers_the_demo(app_ctx, db_session):
     fdg = _one(db_session, Product, code="FDG")
-    assert (fdg.nuclide.symbol, fdg.shelf_life_min, fdg.name_ar) == ("F-18", 600, "حقن فلوديوكسي غلوكوز [18F]")
+    assert (fdg.nuclide.symbol, fdg.shelf_life_min, fdg.name_ar) == (
+        "F-18",
+        600,
+        "حقن فلوديوكسي غلوكوز [18F]",
+    )
     assert {p.code for p in db_session.execute(select(Product)).scalars()} >= {"FDG", "PSMA11", "NAF", "NH3"}
     assert _one(db_session, Site, code="RUH").name == "Riyadh Cyclotron Facility"
     modules = {c.module_type for c in db_session.execute(select(HotCell)).scalars()}
@@ -161,7 +165,9 @@ def _customer(db_session, code: str) -> Customer:
 
 
 def test_customer_may_receive_a_permitted_product_with_a_valid_licence(app_ctx, db_session):
-    service.check_customer_may_receive(_customer(db_session, "KFSH"), _one(db_session, Product, code="FDG"), dt.date.today())
+    service.check_customer_may_receive(
+        _customer(db_session, "KFSH"), _one(db_session, Product, code="FDG"), dt.date.today()
+    )
 
 
 @pytest.mark.parametrize(
