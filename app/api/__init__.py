@@ -8,3 +8,6 @@ def register(appbuilder) -> None:
     from app.api import master_data
 
     master_data.register(appbuilder)
+    from app.api import batches
+
+    batches.register(appbuilder)

@@ -158,6 +158,16 @@ def rows_from(source: str) -> list[Transition]:
     return _BY_SOURCE.get(source, [])
 
 
+def automatic_move(status: str) -> Transition | None:
+    """The move the system makes by itself on reaching `status` (production complete -> QC pending)."""
+    return next((r for r in rows_from(status) if r.roles == (SYSTEM_ROLE,)), None)
+
+
+def needs_qc_session(status: str) -> bool:
+    """Whether deciding moves from `status` needs the QC session status (saves a query otherwise)."""
+    return any("qc_session_passed" in r.guards for r in rows_from(status))
+
+
 # --- Context and guards ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BatchContext:

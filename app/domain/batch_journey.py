@@ -3,7 +3,7 @@
 Planned -> Production -> QC -> QP Release -> Dispensing -> Packing -> Dispatch -> Closed. Each is
 done, current, pending or blocked, with the time and person of the move that completed (or started)
 it. An exception state blocks the step the batch stopped at, with the reason in words; the step
-after the current one says what it waits for ("Blocked: QP Release pending").
+Dispensing says what it waits for until the batch is released ("Blocked: QP Release pending").
 """
 
 from __future__ import annotations
@@ -72,8 +72,8 @@ def milestones(status: str, status_before_exception: str | None, reached: dict[s
             item["blocked_reason"] = _BLOCKED[status] + (f": {note}" if note else "")
         elif i == at_step:
             item["state"], ev = "current", _latest(reached, step.current_in)
-        elif i == at_step + 1 and not exception:
-            item["blocked_reason"] = f"Blocked: {STEPS[at_step].label} pending"
+        elif step.key == "dispensing":  # the hard gate: nothing is dispensed before release
+            item["blocked_reason"] = "Blocked: QP Release pending"
         if ev is not None:
             item.update(at=ev.at, by=ev.by, role=ev.role)
         out.append(item)

@@ -84,10 +84,11 @@ class Batch(Model):
     created_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
     updated_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
 
-    product = relationship("Product", lazy="joined", innerjoin=True)
-    site = relationship("Site", lazy="joined", innerjoin=True)
-    hot_cell = relationship("HotCell", lazy="joined")
-    owner = relationship("User", foreign_keys=[owner_id], lazy="joined")
+    # Lazy by default: the lock in transition_batch (FOR UPDATE) must not meet an outer join.
+    product = relationship("Product")
+    site = relationship("Site")
+    hot_cell = relationship("HotCell")
+    owner = relationship("User", foreign_keys=[owner_id])
     customers = relationship("Customer", secondary=batch_customer, order_by="Customer.code")
 
     __table_args__ = (

@@ -13,3 +13,6 @@ def register(appbuilder) -> None:
     from app.views import master_data
 
     master_data.register(appbuilder)
+    from app.views import batch_states
+
+    batch_states.register(appbuilder)
