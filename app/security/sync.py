@@ -26,7 +26,9 @@ def _menu_grants(appbuilder, perms: dict[str, tuple[str, ...]]) -> set[str]:
 def desired_permissions(appbuilder, role: str) -> set[tuple[str, str]]:
     perms = {**COMMON, **MATRIX.get(role, {})}
     wanted = {(p, resource) for resource, names in perms.items() for p in names}
-    wanted |= {("menu_access", name) for name in _menu_grants(appbuilder, perms)}
+    # Menus follow the role's business resources only: COMMON's self-service pages (user info,
+    # own password) would otherwise open FAB's whole "Security" menu to every role.
+    wanted |= {("menu_access", name) for name in _menu_grants(appbuilder, MATRIX.get(role, {}))}
     return wanted
 
 
