@@ -10,6 +10,8 @@ import os
 
 from flask_appbuilder.const import AUTH_DB
 
+from app.security.passwords import validate_password
+
 DEFAULT_SECRET_KEY = "dev-only-not-secret-change-me"
 DEFAULT_DEMO_PASSWORD = "radiopharma-demo"
 
@@ -56,6 +58,7 @@ class Config:
     ALLOW_ADMIN_OVERRIDE = _bool("ALLOW_ADMIN_OVERRIDE")
     SIGNATURE_MAX_FAILURES = int(os.environ.get("SIGNATURE_MAX_FAILURES", "5"))
     SIGNATURE_LOCK_MINUTES = int(os.environ.get("SIGNATURE_LOCK_MINUTES", "15"))
+    SOD_ENFORCED = _bool("SOD_ENFORCED", True)  # the releasing QP did not enter/correct/review its QC
     PASSWORD_MIN_LENGTH = 12
 
     # Flask-AppBuilder: migrations own the schema; permissions are synced by `flask rp sync-perms`.
@@ -68,10 +71,14 @@ class Config:
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 200
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
-    FAB_PASSWORD_COMPLEXITY_VALIDATOR = "app.security.passwords.validate_password"
+    # FAB calls this object (a dotted string made every user form with a password fail with a 500).
+    FAB_PASSWORD_COMPLEXITY_VALIDATOR = validate_password
+    # Hosts a `next=` URL may point at. Never empty: FAB then trusts the request's Host header, so a
+    # forged Host would make an off-site redirect "safe". Exact host[:port] names, no wildcards
+    # ("localhost:*" would match "localhost:1@evil.example"). Relative URLs are always allowed.
     FAB_SAFE_REDIRECT_HOSTS = [
         h.strip() for h in os.environ.get("SAFE_REDIRECT_HOSTS", "").split(",") if h.strip()
-    ]
+    ] or ["localhost", "127.0.0.1"]
     FAB_BASE_TEMPLATE = "base_layout.html"
     FAB_INDEX_VIEW = "app.views.home.HomeView"
 

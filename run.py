@@ -135,6 +135,9 @@ class Demo:
         from config import DemoConfig, normalise_db_url, redis_url_for_limiter
         from seeds import run_seeds
 
+        port = self.args.port
+        demo_hosts = [f"127.0.0.1:{port}", f"localhost:{port}", f"{self.args.host}:{port}"]
+
         class RunConfig(DemoConfig):
             # config.py was imported before the embedded servers existed: take their URLs now.
             SQLALCHEMY_DATABASE_URI = normalise_db_url(
@@ -142,6 +145,8 @@ class Demo:
             )
             REDIS_URL = os.environ.get("REDIS_URL", DemoConfig.REDIS_URL)
             RATELIMIT_STORAGE_URI = redis_url_for_limiter(REDIS_URL)
+            # After login FAB follows `next=` only to these hosts; let deep links to the demo work.
+            FAB_SAFE_REDIRECT_HOSTS = DemoConfig.FAB_SAFE_REDIRECT_HOSTS + demo_hosts
 
         app = create_app(RunConfig)
         with app.app_context():

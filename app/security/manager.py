@@ -2,19 +2,47 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
+from flask_appbuilder.utils.limit import Limit
 from flask_jwt_extended import JWTManager
+from flask_limiter.util import get_remote_address
 
 from app.api.errors import ApiErrorsMixin, error_response
 from app.security.audit_hooks import AuditedLoginMixin
+
+
+def _auth_rate_limit() -> str:
+    return current_app.config.get("AUTH_RATE_LIMIT", "10 per 20 second")
+
+
+def _auth_not_limited() -> bool:
+    return not current_app.config.get("AUTH_RATE_LIMITED", False)
+
+
+def _rate_limit_key() -> str:
+    return current_app.config.get("RATELIMIT_KEY_FUNC", get_remote_address)()
 
 
 class RadioSecurityApi(ApiErrorsMixin, SecurityApi):
     """FAB's /api/v1/security/login and /refresh, answering errors in our shape.
 
     A wrong password and an unknown user get the same 401 (FAB balances the timing too).
+    FAB rate-limits only the login page; the API login gets the same AUTH_RATE_LIMIT here, or a
+    password could be guessed through the API without limit.
     """
+
+    def __init__(self) -> None:
+        self.limits = [
+            Limit(
+                _auth_rate_limit,
+                key_func=_rate_limit_key,
+                methods=("POST",),
+                exempt_when=_auth_not_limited,
+            )
+        ]
+        super().__init__()
 
     def response_401(self):
         return error_response(401, "INVALID_CREDENTIALS", "The username or password is not correct.")
