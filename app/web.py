@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, jsonify
+from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
+from flask_login import current_user
 from sqlalchemy import text
 
 from app.extensions import csrf, db, get_redis
@@ -59,6 +60,25 @@ def init_web(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+    @app.before_request
+    def _guard_fab_actions():
+        """FAB's ModelView `action` / `action_post` endpoints carry no view permission of their own:
+        they look the action up first (an unknown name raised a 500) and send a refused anonymous
+        caller to the index. Send anonymous callers to the login page and unknown actions to 404."""
+        endpoint = request.endpoint or ""
+        if not endpoint.endswith((".action", ".action_post")):
+            return None
+        view = getattr(current_app.view_functions.get(endpoint), "__self__", None)
+        if view is None or not hasattr(view, "actions"):
+            return None
+        if not current_user.is_authenticated:
+            login = current_app.appbuilder.sm.auth_view.__class__.__name__ + ".login"
+            return redirect(url_for(login, next=request.url))
+        name = (request.view_args or {}).get("name") or request.form.get("action")
+        if name not in view.actions:
+            abort(404)
+        return None
 
     @app.get("/health")
     @csrf.exempt
