@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -116,12 +117,15 @@ def app(test_config):
         db.engine.dispose()
 
 
-@pytest.fixture
-def db_session(app):
-    """A transaction per test, rolled back at the end; commits inside become savepoints."""
+@contextmanager
+def rolled_back(application):
+    """Run `application`'s database work in one transaction that is rolled back at the end.
+
+    Commits inside become savepoints. Works for the session `app` and for `make_app` variants.
+    """
     from app.extensions import db
 
-    with app.app_context():
+    with application.app_context():
         engines = db.engines
         engine = engines[None]
         connection = engine.connect()
@@ -139,6 +143,13 @@ def db_session(app):
             engines[None] = engine
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture
+def db_session(app):
+    """A transaction per test, rolled back at the end; commits inside become savepoints."""
+    with rolled_back(app) as session:
+        yield session
 
 
 @pytest.fixture
@@ -167,6 +178,12 @@ def truncate_business_tables(app) -> None:
             with db.engine.begin() as conn:
                 conn.execute(text("SET LOCAL session_replication_role = replica"))
                 conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " CASCADE"))
+        db.session.remove()
+        # Reference data lives in tables without the "seeded" flag too (QC templates ...) or is
+        # emptied by CASCADE: seed again (idempotent) so later tests start from the same data.
+        from seeds import run_seeds
+
+        run_seeds(demo=False)
         db.session.remove()
 
 
@@ -226,3 +243,19 @@ def login_page(client, username: str, password: str = DEMO_PASSWORD):
     r = client.post("/login/", data={"username": username, "password": password})
     assert r.status_code == 302, r.data[:500]
     return client
+
+
+@pytest.fixture(scope="session")
+def make_app(test_config):
+    """`make_app(WTF_CSRF_ENABLED=True, ...)`: another app on the same test database and Redis.
+
+    For tests that need settings the shared `app` must not have (CSRF or the login limiter on,
+    production cookie flags, an unreachable database) or test-only routes, which Flask accepts only
+    before an app's first request.
+    """
+    from app import create_app
+
+    def _make(**overrides):
+        return create_app(type("VariantConfig", (test_config,), overrides))
+
+    return _make
