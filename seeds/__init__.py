@@ -11,4 +11,7 @@ def run_seeds(demo: bool = True) -> dict[str, int]:
     from seeds import master_data
 
     summary.update(master_data.seed())
+    from seeds import qc
+
+    summary.update(qc.seed())
     return summary

@@ -11,3 +11,6 @@ def register(appbuilder) -> None:
     from app.api import batches
 
     batches.register(appbuilder)
+    from app.api import qc
+
+    qc.register(appbuilder)

@@ -268,6 +268,13 @@ def refusal(status: str, trigger: str, facts: SessionFacts) -> DomainError:
     sources = {t["trigger"]: t["source"] for t in TRANSITIONS}
     source = sources.get(trigger)
     source_list = source if isinstance(source, list) else [source]
+    if status == "NOT_STARTED" and trigger in ("submit_for_review", "complete") and facts.has_template:
+        return DomainError(
+            "QC_RESULTS_MISSING",
+            f"No results entered yet: {len(facts.missing)} required test(s) to do, starting with "
+            f"{_names(facts.missing, 2)}.",
+            409,
+        )
     if status not in source_list:
         return DomainError(
             "QC_SESSION_STATE",

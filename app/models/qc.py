@@ -31,6 +31,8 @@ from sqlalchemy.orm import relationship
 from app.domain.qc_rules import RESULT_TYPES, RULE_TYPES, TIMINGS, SpecRule
 
 TEMPLATE_STATUSES = ("DRAFT", "ACTIVE", "RETIRED")
+# Reference data: kept by the test suite's truncation between browser tests (see tests/conftest.py).
+SEEDED = {"info": {"seeded": True}}
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -64,6 +66,7 @@ class QcTestDefinition(Model):
             "decimal_places IS NULL OR decimal_places BETWEEN 0 AND 6", name="ck_qc_test_definition_places"
         ),
         CheckConstraint("code = upper(code) AND code ~ '^[A-Z0-9_]+$'", name="ck_qc_test_definition_code"),
+        SEEDED,
     )
 
     @property
@@ -98,6 +101,7 @@ class QcSpecRule(Model):
             "min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="ck_qc_spec_rule_min_max"
         ),
         CheckConstraint("tolerance IS NULL OR tolerance >= 0", name="ck_qc_spec_rule_tolerance"),
+        SEEDED,
     )
 
     def to_domain(self) -> SpecRule:
@@ -165,6 +169,7 @@ class ProductQcTemplate(Model):
             unique=True,
             postgresql_where=text("status = 'DRAFT'"),
         ),
+        SEEDED,
     )
 
     def __repr__(self) -> str:
@@ -195,6 +200,7 @@ class ProductQcTemplateLine(Model):
         UniqueConstraint("template_id", "test_definition_id", name="uq_product_qc_template_line_test"),
         CheckConstraint(_in("timing", TIMINGS), name="ck_product_qc_template_line_timing"),
         Index("ix_product_qc_template_line_template", "template_id", "display_order"),
+        SEEDED,
     )
 
 

@@ -248,10 +248,14 @@ def attachment_for_download(
 
 
 def check_may_see_batch(batch_id: int, actor: Actor) -> None:
-    """Customers see only batches linked to their hospital; QC files never leave the site's staff."""
+    """The batch's visibility rule (hospital users: their own batches only), and QC files never
+    go to hospital users at all: they are the site's internal GMP records."""
+    from app.services.batch_queries import get_visible, viewer_for
+
     if actor.is_system:
         return
-    if actor.has_role("Customer") or actor.customer_id is not None:
+    get_visible(batch_id, actor)
+    if viewer_for(actor).restricted:
         raise DomainError("FORBIDDEN", "QC records of this batch are not available to you.", 403)
 
 

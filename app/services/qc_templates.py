@@ -30,9 +30,11 @@ from app.domain.qc_rules import (
     SpecRule,
     criteria_text,
     criteria_text_ar,
+    fmt_number,
     range_line,
     to_decimal,
     validate_rule,
+    with_unit,
 )
 from app.extensions import db
 from app.models.master_data import Product
@@ -111,6 +113,18 @@ def line_criteria(line: ProductQcTemplateLine) -> tuple[str, str, str | None]:
     return en, ar, rng
 
 
+def alert_text(rule: QcSpecRule | None, unit: str | None) -> str | None:
+    """"Alert below 97%" / "Alert above 100 EU/V": the warning limits in words."""
+    if rule is None:
+        return None
+    parts = []
+    if rule.alert_min is not None:
+        parts.append("below " + with_unit(fmt_number(rule.alert_min), unit))
+    if rule.alert_max is not None:
+        parts.append("above " + with_unit(fmt_number(rule.alert_max), unit))
+    return ("Alert " + " or ".join(parts)) if parts else None
+
+
 def rule_dict(rule: QcSpecRule | None) -> dict[str, Any] | None:
     if rule is None:
         return None
@@ -140,6 +154,7 @@ def line_dict(line: ProductQcTemplateLine) -> dict[str, Any]:
         "criteria_display_en": en,
         "criteria_display_ar": ar,
         "criteria_range_text": rng,
+        "alert_text": alert_text(line.spec_rule, test.unit),
         "default_result_value": line.default_result_value,
         "allow_manual_pass_fail": line.allow_manual_pass_fail,
     }

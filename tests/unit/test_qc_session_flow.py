@@ -103,3 +103,9 @@ def test_required_attachment_blocks_submission_until_uploaded():
         fire("IN_PROGRESS", "submit_for_review", facts(PASS, rcp))
     assert e.value.code == "QC_ATTACHMENT_MISSING" and "RCP" in e.value.user_message
     assert "submit_for_review" not in allowed_triggers("IN_PROGRESS", facts(PASS, rcp))
+
+
+def test_submitting_before_any_result_names_what_is_missing():
+    with pytest.raises(DomainError) as e:
+        fire("NOT_STARTED", "submit_for_review", facts(PENDING, STERILITY))
+    assert e.value.code == "QC_RESULTS_MISSING" and "Visual" in e.value.user_message

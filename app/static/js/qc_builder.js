@@ -1,0 +1,328 @@
+/* QC template builder: lines grid with drag-and-drop order, criteria builder with live preview.
+ * The criteria text here mirrors app/domain/qc_rules.criteria_text (the server regenerates and
+ * validates everything on save; this is only the preview). */
+(function ($) {
+  "use strict";
+  var linesEl = document.getElementById("qc-lines-data");
+  if (!linesEl) { return; }
+  var lines = JSON.parse(linesEl.textContent || "[]");
+  var tests = JSON.parse(document.getElementById("qc-tests-data").textContent || "[]");
+  var body = document.getElementById("qc-lines-body");
+  var dirty = false;
+  var editing = null;
+  var NUMERIC_RULES = ["MIN", "MAX", "RANGE", "EQUAL"];
+  var TIGHT_UNITS = ["%", "°C", "°"];
+  var RULE_HELP = {
+    "": "Analysts record a result and choose Pass or Fail themselves.",
+    MIN: "Pass when the reported value is at least the minimum (e.g. RCP ≥95%).",
+    MAX: "Pass when the reported value is at most the maximum (e.g. endotoxin ≤175 EU/V).",
+    RANGE: "Pass when the reported value lies between the limits, inclusive (e.g. pH 4.5–8.5).",
+    EQUAL: "Pass when the reported value is within the tolerance of the target (e.g. 511 ± 10 keV).",
+    PASS_FAIL_ONLY: "Analysts choose Pass or Fail against the text you write.",
+    CUSTOM_TEXT: "A written criterion; analysts record the result and choose Pass or Fail."
+  };
+
+  function esc(s) { return $("<div>").text(s == null ? "" : String(s)).html(); }
+  function fmtNumber(v) {
+    if (v === null || v === undefined || v === "") { return ""; }
+    var s = String(v).trim().replace(",", ".");
+    if (s.indexOf(".") >= 0) { s = s.replace(/0+$/, "").replace(/\.$/, ""); }
+    if (s === "-0" || s === "") { s = "0"; }
+    return s;
+  }
+  function withUnit(n, unit) {
+    if (!unit) { return n; }
+    return TIGHT_UNITS.indexOf(unit) >= 0 ? n + unit : n + " " + unit;
+  }
+  function criteriaText(rule, unit) {
+    if (!rule || !rule.rule_type) { return "Record result"; }
+    var t = rule.rule_type;
+    if (t === "RANGE") { return withUnit(fmtNumber(rule.min_value) + "–" + fmtNumber(rule.max_value), unit); }
+    if (t === "MIN") { return "≥" + withUnit(fmtNumber(rule.min_value), unit); }
+    if (t === "MAX") { return "≤" + withUnit(fmtNumber(rule.max_value), unit); }
+    if (t === "EQUAL") {
+      var tol = fmtNumber(rule.tolerance);
+      if (tol && tol !== "0") { return withUnit(fmtNumber(rule.target_value) + " ± " + tol, unit); }
+      return "= " + withUnit(fmtNumber(rule.target_value), unit);
+    }
+    if (t === "PASS_FAIL_ONLY") { return (rule.text_criteria_en || "").trim() || "Pass / Fail"; }
+    return (rule.text_criteria_en || "").trim() || "See specification";
+  }
+  function display(line) {
+    var generated = criteriaText(line.rule, line.unit);
+    var shown = line.criteria_text_override_en || generated;
+    var range = (line.criteria_text_override_en && line.rule && NUMERIC_RULES.indexOf(line.rule.rule_type) >= 0)
+      ? "Range: " + generated : "";
+    return { text: shown, range: range };
+  }
+  function alertText(line) {
+    var r = line.rule, parts = [];
+    if (!r) { return ""; }
+    if (r.alert_min) { parts.push("below " + withUnit(fmtNumber(r.alert_min), line.unit)); }
+    if (r.alert_max) { parts.push("above " + withUnit(fmtNumber(r.alert_max), line.unit)); }
+    return parts.length ? "Alert " + parts.join(" or ") : "";
+  }
+  function markDirty() {
+    dirty = true;
+    $("#qc-dirty").removeClass("hidden");
+  }
+
+  function render() {
+    var html = "";
+    lines.forEach(function (line, i) {
+      var d = display(line), a = alertText(line);
+      html += '<tr draggable="true" data-index="' + i + '" class="rp-qc-line">' +
+        '<td class="rp-qc-col-order"><span class="rp-qc-handle" title="Drag to reorder" aria-hidden="true"><i class="fa fa-bars"></i></span> ' +
+        '<span class="rp-qc-pos">' + (i + 1) + '</span>' +
+        '<div class="btn-group-vertical btn-group-xs rp-qc-move">' +
+        '<button type="button" class="btn btn-link js-up" aria-label="Move ' + esc(line.test_name_en) + ' up"' + (i === 0 ? " disabled" : "") + '><i class="fa fa-chevron-up"></i></button>' +
+        '<button type="button" class="btn btn-link js-down" aria-label="Move ' + esc(line.test_name_en) + ' down"' + (i === lines.length - 1 ? " disabled" : "") + '><i class="fa fa-chevron-down"></i></button>' +
+        '</div></td>' +
+        '<td><div class="rp-qc-test"><div class="rp-qc-test-line"><span class="rp-qc-test-name">' + esc(line.test_name_en) + '</span>' +
+        (line.test_name_ar ? '<span class="rp-qc-test-ar" dir="rtl" lang="ar">' + esc(line.test_name_ar) + '</span>' : "") + '</div>' +
+        '<div class="rp-qc-method">' + esc(line.method_en || "") + (line.unit ? ' · ' + esc(line.unit) : "") + '</div></div></td>' +
+        '<td><bdi dir="ltr" class="rp-qc-criteria">' + esc(d.text) + '</bdi>' +
+        (d.range ? '<div class="rp-qc-range">' + esc(d.range) + '</div>' : "") +
+        (a ? '<div class="rp-qc-range rp-qc-alert-text"><i class="fa fa-bell-o" aria-hidden="true"></i> ' + esc(a) + '</div>' : "") +
+        (line.allow_manual_pass_fail ? '<div class="rp-qc-range">Manual Pass/Fail allowed</div>' : "") +
+        '<button type="button" class="btn btn-link btn-xs js-edit rp-qc-edit-criteria"><i class="fa fa-sliders" aria-hidden="true"></i> Edit criteria</button></td>' +
+        '<td><label class="sr-only" for="timing-' + i + '">Timing</label><select id="timing-' + i + '" class="form-control input-sm js-timing">' +
+        '<option value="BEFORE_RELEASE"' + (line.timing === "BEFORE_RELEASE" ? " selected" : "") + '>Before release</option>' +
+        '<option value="AFTER_RELEASE"' + (line.timing === "AFTER_RELEASE" ? " selected" : "") + '>After release</option></select></td>' +
+        '<td class="text-center"><input type="checkbox" class="js-required" aria-label="' + esc(line.test_name_en) + ' required"' + (line.is_required ? " checked" : "") + '></td>' +
+        '<td class="text-center"><input type="checkbox" class="js-attach" aria-label="' + esc(line.test_name_en) + ' needs an attachment"' + (line.attachment_required ? " checked" : "") + '></td>' +
+        '<td class="text-right"><button type="button" class="btn btn-link text-danger js-remove" aria-label="Remove ' + esc(line.test_name_en) + '"><i class="fa fa-trash-o"></i></button></td>' +
+        '</tr>';
+    });
+    if (!lines.length) {
+      html = '<tr><td colspan="7"><div class="rp-empty">No tests yet. Add the first one below.</div></td></tr>';
+    }
+    body.innerHTML = html;
+    var used = lines.map(function (l) { return l.test_definition_id; });
+    var opts = '<option value="">Choose a test…</option>';
+    tests.forEach(function (t) {
+      if (used.indexOf(t.id) < 0) {
+        opts += '<option value="' + t.id + '">' + esc(t.name_en) + " (" + esc(t.code) + ")</option>";
+      }
+    });
+    $("#qc-add-test").html(opts);
+  }
+
+  function move(from, to) {
+    if (to < 0 || to >= lines.length || from === to) { return; }
+    var item = lines.splice(from, 1)[0];
+    lines.splice(to, 0, item);
+    markDirty();
+    render();
+  }
+
+  $(body).on("click", ".js-up", function () {
+    var i = +$(this).closest("tr").data("index");
+    move(i, i - 1);
+    $(body).find("tr").eq(i - 1).find(".js-up").focus();
+  });
+  $(body).on("click", ".js-down", function () {
+    var i = +$(this).closest("tr").data("index");
+    move(i, i + 1);
+    $(body).find("tr").eq(i + 1).find(".js-down").focus();
+  });
+  $(body).on("click", ".js-remove", function () {
+    var i = +$(this).closest("tr").data("index");
+    lines.splice(i, 1);
+    markDirty();
+    render();
+  });
+  $(body).on("change", ".js-timing", function () {
+    lines[+$(this).closest("tr").data("index")].timing = this.value; markDirty();
+  });
+  $(body).on("change", ".js-required", function () {
+    lines[+$(this).closest("tr").data("index")].is_required = this.checked; markDirty();
+  });
+  $(body).on("change", ".js-attach", function () {
+    lines[+$(this).closest("tr").data("index")].attachment_required = this.checked; markDirty();
+  });
+
+  // Native drag and drop of rows.
+  var dragFrom = null;
+  body.addEventListener("dragstart", function (e) {
+    var tr = e.target.closest("tr");
+    if (!tr) { return; }
+    dragFrom = +tr.getAttribute("data-index");
+    tr.classList.add("rp-qc-dragging");
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", String(dragFrom));
+  });
+  body.addEventListener("dragover", function (e) {
+    if (dragFrom === null) { return; }
+    e.preventDefault();
+    var tr = e.target.closest("tr");
+    $(body).find("tr").removeClass("rp-qc-drop");
+    if (tr) { tr.classList.add("rp-qc-drop"); }
+  });
+  body.addEventListener("drop", function (e) {
+    e.preventDefault();
+    var tr = e.target.closest("tr");
+    if (tr && dragFrom !== null) { move(dragFrom, +tr.getAttribute("data-index")); }
+    dragFrom = null;
+  });
+  body.addEventListener("dragend", function () {
+    dragFrom = null;
+    $(body).find("tr").removeClass("rp-qc-drop rp-qc-dragging");
+  });
+
+  $("#qc-add-button").on("click", function () {
+    var id = +$("#qc-add-test").val();
+    var t = tests.filter(function (x) { return x.id === id; })[0];
+    if (!t) { return; }
+    var rule = t.result_type === "NUMERIC" ? null : { rule_type: "PASS_FAIL_ONLY", text_criteria_en: "", fail_if_outside: true };
+    lines.push({
+      test_definition_id: t.id, test_code: t.code, test_name_en: t.name_en, test_name_ar: t.name_ar,
+      method_en: t.method_en, result_type: t.result_type, unit: t.unit, decimal_places: t.decimal_places,
+      is_required: true, attachment_required: false, timing: "BEFORE_RELEASE", rule: rule,
+      criteria_text_override_en: null, criteria_text_override_ar: null, default_result_value: null,
+      allow_manual_pass_fail: false
+    });
+    markDirty();
+    render();
+    openBuilder(lines.length - 1);
+  });
+
+  // --- criteria builder ----------------------------------------------------------------------
+  var F = {
+    type: $("#cb-rule-type"), min: $("#cb-min"), max: $("#cb-max"), target: $("#cb-target"),
+    tol: $("#cb-tolerance"), amin: $("#cb-alert-min"), amax: $("#cb-alert-max"), fail: $("#cb-fail-outside"),
+    ten: $("#cb-text-en"), tar: $("#cb-text-ar"), oen: $("#cb-override-en"), oar: $("#cb-override-ar"),
+    def: $("#cb-default"), manual: $("#cb-manual")
+  };
+  function val(el) { var v = (el.val() || "").trim(); return v === "" ? null : v.replace(",", "."); }
+  function ruleFromForm() {
+    var t = F.type.val();
+    if (!t) { return null; }
+    var numeric = NUMERIC_RULES.indexOf(t) >= 0;
+    return {
+      rule_type: t,
+      min_value: numeric && (t === "MIN" || t === "RANGE") ? val(F.min) : null,
+      max_value: numeric && (t === "MAX" || t === "RANGE") ? val(F.max) : null,
+      target_value: t === "EQUAL" ? val(F.target) : null,
+      tolerance: t === "EQUAL" ? val(F.tol) : null,
+      alert_min: numeric && t !== "MAX" ? val(F.amin) : null,
+      alert_max: numeric && t !== "MIN" ? val(F.amax) : null,
+      text_criteria_en: numeric ? null : val(F.ten),
+      text_criteria_ar: numeric ? null : val(F.tar),
+      fail_if_outside: F.fail.prop("checked")
+    };
+  }
+  function showFor(type) {
+    $("#criteria-dialog [data-for]").each(function () {
+      var on = (" " + this.getAttribute("data-for") + " ").indexOf(" " + type + " ") >= 0;
+      $(this).toggleClass("hidden", !on);
+    });
+    $("#cb-rule-help").text(RULE_HELP[type || ""] || "");
+  }
+  function preview() {
+    var line = lines[editing];
+    var temp = $.extend({}, line, { rule: ruleFromForm(), criteria_text_override_en: val(F.oen) });
+    var d = display(temp);
+    $("#cb-preview").text(d.text);
+    $("#cb-preview-range").text([d.range, alertText(temp)].filter(Boolean).join(" · "));
+  }
+  function openBuilder(i) {
+    editing = i;
+    var line = lines[i], r = line.rule || {};
+    $("#cb-test-name").text(line.test_name_en + (line.unit ? " (" + line.unit + ")" : ""));
+    $(".cb-unit").text(line.unit || "").toggleClass("hidden", !line.unit);
+    var numericTest = line.result_type === "NUMERIC";
+    F.type.find("option").each(function () {
+      var numericRule = NUMERIC_RULES.indexOf(this.value) >= 0;
+      this.disabled = numericRule && !numericTest;
+    });
+    F.type.val(r.rule_type || "");
+    F.min.val(fmtNumber(r.min_value)); F.max.val(fmtNumber(r.max_value));
+    F.target.val(fmtNumber(r.target_value)); F.tol.val(fmtNumber(r.tolerance));
+    F.amin.val(fmtNumber(r.alert_min)); F.amax.val(fmtNumber(r.alert_max));
+    F.fail.prop("checked", r.fail_if_outside !== false);
+    F.ten.val(r.text_criteria_en || ""); F.tar.val(r.text_criteria_ar || "");
+    F.oen.val(line.criteria_text_override_en || ""); F.oar.val(line.criteria_text_override_ar || "");
+    F.def.val(line.default_result_value || ""); F.manual.prop("checked", !!line.allow_manual_pass_fail);
+    $(".rp-qc-cb-manual").toggleClass("hidden", !numericTest);
+    $("#cb-error").addClass("hidden");
+    showFor(F.type.val());
+    preview();
+    $("#criteria-dialog").modal("show");
+  }
+  function check(rule) {
+    if (!rule) { return null; }
+    var num = function (v) { return v === null || v === "" || isNaN(Number(v)) ? null : Number(v); };
+    var bad = function (v) { return v !== null && v !== "" && isNaN(Number(v)); };
+    var fields = ["min_value", "max_value", "target_value", "tolerance", "alert_min", "alert_max"];
+    for (var k = 0; k < fields.length; k++) {
+      if (bad(rule[fields[k]])) { return "Enter numbers only, for example 4.5."; }
+    }
+    if (rule.rule_type === "RANGE" && (num(rule.min_value) === null || num(rule.max_value) === null)) { return "A range needs a minimum and a maximum."; }
+    if (rule.rule_type === "RANGE" && num(rule.min_value) > num(rule.max_value)) { return "The maximum is below the minimum."; }
+    if (rule.rule_type === "MIN" && num(rule.min_value) === null) { return "Enter the minimum."; }
+    if (rule.rule_type === "MAX" && num(rule.max_value) === null) { return "Enter the maximum."; }
+    if (rule.rule_type === "EQUAL" && num(rule.target_value) === null) { return "Enter the target value."; }
+    if (rule.rule_type === "CUSTOM_TEXT" && !rule.text_criteria_en) { return "Write the criterion text."; }
+    return null;
+  }
+  $(body).on("click", ".js-edit", function () { openBuilder(+$(this).closest("tr").data("index")); });
+  F.type.on("change", function () { showFor(this.value); preview(); });
+  $("#criteria-dialog").on("input change", "input, select", preview);
+  $("#cb-apply").on("click", function () {
+    var rule = ruleFromForm();
+    var problem = check(rule);
+    if (problem) { $("#cb-error").text(problem).removeClass("hidden"); return; }
+    var line = lines[editing];
+    line.rule = rule;
+    line.criteria_text_override_en = val(F.oen);
+    line.criteria_text_override_ar = val(F.oar);
+    line.default_result_value = val(F.def);
+    line.allow_manual_pass_fail = F.manual.prop("checked") && line.result_type === "NUMERIC";
+    markDirty();
+    render();
+    $("#criteria-dialog").modal("hide");
+  });
+
+  // --- save ------------------------------------------------------------------------------------
+  function csrfToken() { return $("input[name=csrf_token]").first().val() || ""; }
+  $("#qc-save-button").on("click", function () {
+    var btn = $(this).prop("disabled", true);
+    $("#qc-save-error").addClass("hidden");
+    var payload = lines.map(function (l, i) {
+      return {
+        test_definition_id: l.test_definition_id, display_order: i + 1, is_required: !!l.is_required,
+        attachment_required: !!l.attachment_required, timing: l.timing, rule: l.rule,
+        criteria_text_override_en: l.criteria_text_override_en, criteria_text_override_ar: l.criteria_text_override_ar,
+        default_result_value: l.default_result_value, allow_manual_pass_fail: !!l.allow_manual_pass_fail
+      };
+    });
+    fetch(btn.data("url"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ lines: payload })
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) { return { ok: r.ok, data: data }; });
+    }).then(function (res) {
+      if (res.ok) { dirty = false; window.location = res.data.redirect || window.location.href; return; }
+      var msg = res.data.userMessage || "The draft could not be saved.";
+      if (res.data.traceId) { msg += " (reference " + res.data.traceId + ")"; }
+      $("#qc-save-error").text(msg).removeClass("hidden");
+      btn.prop("disabled", false);
+    }).catch(function () {
+      $("#qc-save-error").text("The server could not be reached. Your changes are still here; try again.").removeClass("hidden");
+      btn.prop("disabled", false);
+    });
+  });
+  $("#activate-button").on("click", function (e) {
+    if (dirty) {
+      e.stopPropagation();
+      $("#qc-save-error").text("Save the draft before activating: the signature covers the saved version.").removeClass("hidden");
+    }
+  });
+  window.addEventListener("beforeunload", function (e) {
+    if (dirty) { e.preventDefault(); e.returnValue = ""; }
+  });
+  render();
+}(window.jQuery));

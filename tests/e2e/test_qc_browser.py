@@ -1,0 +1,109 @@
+"""`qc` enters the FDG results in the QC table, sees the badges change, submits; `qcreview` approves."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests.e2e.conftest import login, shot
+from tests.qc_factories import PDF, make_batch
+
+VALUES = {
+    "RNID": "109.6",
+    "ENDOTOXIN": "12",
+    "RCP": "98.4",
+    "FILTER_INTEGRITY": "55",
+}
+
+
+def row(page, name: str):
+    return page.locator("#qc-table tbody tr", has=page.locator(".rp-qc-test-name", has_text=name)).first
+
+
+def badge(page, name: str):
+    return row(page, name).locator(".rp-qc-badge")
+
+
+def attach(page, name: str, tmp_path) -> None:
+    path = tmp_path / f"{name.replace(' ', '_')}.pdf"
+    path.write_bytes(PDF)
+    row(page, name).locator(".js-attach").click()
+    page.wait_for_selector("#attach-modal.in")
+    page.set_input_files("#attach-file", str(path))
+    with page.expect_navigation():
+        page.click("#attach-modal button[type=submit]")
+
+
+def test_analyst_enters_fdg_results_submits_and_reviewer_approves(
+    app, browser, base_url, tmp_path, committed
+):
+    from app.models.batch import Batch
+    from app.models.qc import BatchQcSession
+
+    batch = make_batch("FDG")
+    batch_id = batch.id
+    committed.commit()
+
+    analyst = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = analyst.new_page()
+    login(page, base_url, "qc")
+    page.goto(f"{base_url}/batches/{batch_id}/qc")
+    assert page.locator("#qc-progress-text").inner_text().startswith("0/10")
+
+    # pH out of range: the badge turns to Fail with the reason in words, before anything is saved.
+    ph = row(page, "pH").locator("input.js-value")
+    ph.fill("4.4")
+    page.wait_for_function(
+        "document.querySelector('#qc-table tr[data-status=FAIL] .rp-qc-fail-reason') !== null"
+    )
+    assert "Out of range: 4.4 < 4.5" in row(page, "pH").inner_text()
+    ph.fill("6.2")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#qc-table tr')].some(tr => tr.innerText.includes('pH') && tr.dataset.status === 'PASS')"
+    )
+    assert "Pass" in badge(page, "pH").inner_text()
+
+    for name in ("Visual Inspection", "Kryptofix 2.2.2", "Residual Solvents"):
+        row(page, name).locator("label.rp-seg-pass").click()
+    names = {
+        "RNID": "Radionuclidic Identity (Half-life)",
+        "ENDOTOXIN": "Bacterial Endotoxins",
+        "RCP": "Radiochemical Purity",
+        "FILTER_INTEGRITY": "Filter Integrity (Bubble Point)",
+    }
+    for code, value in VALUES.items():
+        row(page, names[code]).locator("input.js-value").fill(value)
+    page.wait_for_timeout(600)
+    shot(page, "e2e-qc-entering")
+
+    with page.expect_navigation():
+        page.click("#qc-save-draft")
+    assert "Draft saved" in page.inner_text(".alert-success")
+    assert page.locator("#qc-progress-text").inner_text().startswith("8/10")
+
+    for name in ("Radiochemical Purity", "Residual Solvents", "Filter Integrity (Bubble Point)"):
+        attach(page, name, tmp_path)
+    with page.expect_navigation():
+        page.click("#qc-submit")
+    assert "Waiting review" in page.inner_text(".rp-qc-summary-status")
+    shot(page, "e2e-qc-submitted")
+    analyst.close()
+
+    reviewer = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = reviewer.new_page()
+    login(page, base_url, "qcreview")
+    page.goto(f"{base_url}/batches/{batch_id}/qc")
+    page.click("#qc-approve")
+    page.wait_for_selector("#review-modal.in")
+    shot(page, "e2e-qc-review-dialog")
+    with page.expect_navigation():
+        page.click("#review-modal .js-review-submit")
+    assert "Passed" in page.inner_text(".rp-qc-summary-status")
+    shot(page, "e2e-qc-approved")
+    reviewer.close()
+
+    committed.expire_all()
+    status = committed.execute(select(Batch.status).where(Batch.id == batch_id)).scalar_one()
+    session_status = committed.execute(
+        select(BatchQcSession.status).where(BatchQcSession.batch_id == batch_id)
+    ).scalar_one()
+    assert (status, session_status) == ("QC_PASSED", "QC_PASSED")
