@@ -51,3 +51,15 @@ def test_the_import_check_catches_a_forbidden_import(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("import sqlalchemy.orm\nfrom flask import g\nfrom app.models import x\n")
     assert [m for _, m in _imports(bad)] == ["sqlalchemy.orm", "flask", "app.models"]
+
+
+def _readme_test_command() -> str:
+    readme = (ROOT / "README.md").read_text()
+    blocks = [b.split("```", 1)[0].strip() for b in readme.split("```sh\n")[1:]]
+    (command,) = [b for b in blocks if "pytest" in b]
+    return command
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert _readme_test_command() in ci
