@@ -227,7 +227,9 @@ def qc_date(value) -> str:
 
 
 def register(appbuilder) -> None:
-    appbuilder.app.jinja_env.filters["qc_date"] = qc_date
+    from flask import current_app
+
+    current_app.jinja_env.filters["qc_date"] = qc_date
     appbuilder.add_view(
         QcTestDefinitionModelView,
         "QC test definitions",
