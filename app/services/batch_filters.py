@@ -4,8 +4,8 @@ Rules: unknown parameters, unknown values (a status, product, site, hospital or 
 not exist) and bad dates are refused with 422 and the field named, never a 500. `page` starts at 1;
 a page past the end is an empty page with the total. `page_size` is 1..200: 0 or 10,000 is a 422,
 not silently clamped, so a client learns its request was not honoured.
-Dates: `YYYY-MM-DD` is a site-local day (`date_to` inclusive); a full ISO time without a zone is
-site-local too.
+Dates: `YYYY-MM-DD` is a site-local day (`date_to` includes that whole day); a full ISO 8601 time
+is an instant (`date_to` excludes it), site-local when it has no zone.
 """
 
 from __future__ import annotations
