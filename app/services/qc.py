@@ -29,6 +29,7 @@ from app.extensions import db
 from app.models.qc import BatchQcResult, BatchQcResultValue, BatchQcSession, ProductQcTemplate
 from app.services import audit, qc_templates
 from app.services.actor import Actor, current_actor
+from app.services.qc_tx import atomic
 from app.tracing import current_trace_id
 
 QC_ENTRY_BATCH_STATES = ("QC_PENDING", "QC_IN_PROGRESS")
@@ -148,6 +149,7 @@ def _snapshot(session: BatchQcSession, template: ProductQcTemplate) -> None:
         )
 
 
+@atomic
 def attach_active_template(batch_id: int, *, actor: Actor | None = None) -> BatchQcSession:
     """Give a batch made without a template the product's current ACTIVE one (QC Manager)."""
     actor = actor or current_actor()
@@ -445,6 +447,7 @@ def _find_result(session: BatchQcSession, result_id: Any) -> BatchQcResult:
     raise NotFound("QC result")
 
 
+@atomic
 def record_qc_result(
     batch_id: int, result_id: int, data: Mapping[str, Any], *, actor: Actor | None = None
 ) -> BatchQcResult:
@@ -458,6 +461,7 @@ def record_qc_result(
     return result
 
 
+@atomic
 def save_results(
     batch_id: int, entries: Iterable[tuple[Any, Mapping[str, Any]]], *, actor: Actor | None = None
 ) -> int:
@@ -485,6 +489,7 @@ def save_results(
 # --- submit and review ---------------------------------------------------------------------------------
 
 
+@atomic
 def submit_session(batch_id: int, *, actor: Actor | None = None, note: str | None = None) -> BatchQcSession:
     """The analyst completes QC: WAITING_REVIEW with the reviewer step, else passed/failed directly."""
     actor = actor or current_actor()
@@ -529,6 +534,7 @@ def check_may_review(session: BatchQcSession, actor: Actor) -> None:
         )
 
 
+@atomic
 def review_session(
     batch_id: int,
     decision: str,

@@ -23,6 +23,7 @@ from app.models.master_data import Product
 from app.models.qc import ProductQcTemplate, ProductQcTemplateLine, QcTestDefinition
 from app.services import audit
 from app.services.actor import Actor, current_actor
+from app.services.qc_tx import atomic
 
 FIELDS = (
     "code",
@@ -144,6 +145,7 @@ def templates_using(definition_id: int, statuses=("DRAFT", "ACTIVE")) -> list[st
     return [f"{code} v{version}" for code, version in rows]
 
 
+@atomic
 def create_test_definition(
     data: Mapping[str, Any], *, actor: Actor | None = None, commit: bool = True
 ) -> QcTestDefinition:
@@ -160,6 +162,7 @@ def create_test_definition(
     return item
 
 
+@atomic
 def update_test_definition(
     definition_id: int, data: Mapping[str, Any], *, actor: Actor | None = None, reason: str | None = None
 ) -> QcTestDefinition:

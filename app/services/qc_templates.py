@@ -41,6 +41,7 @@ from app.models.master_data import Product
 from app.models.qc import ProductQcTemplate, ProductQcTemplateLine, QcSpecRule, QcTestDefinition
 from app.services import audit
 from app.services.actor import Actor, current_actor
+from app.services.qc_tx import atomic
 
 RULE_FIELDS = (
     "rule_type",
@@ -387,6 +388,7 @@ def _flush_or_conflict(message: str) -> None:
 # --- actions -------------------------------------------------------------------------------------------
 
 
+@atomic
 def create_version(
     product_id: int,
     *,
@@ -457,6 +459,7 @@ def create_version(
     return tpl
 
 
+@atomic
 def save_draft_lines(
     product_id: int,
     template_id: int,
@@ -504,6 +507,7 @@ def _require_draft(tpl: ProductQcTemplate) -> None:
         )
 
 
+@atomic
 def activate(
     product_id: int,
     template_id: int,
@@ -593,6 +597,7 @@ def activate(
     return tpl
 
 
+@atomic
 def retire(
     product_id: int, template_id: int, *, reason: str, actor: Actor | None = None
 ) -> ProductQcTemplate:

@@ -329,3 +329,30 @@ def test_seed_helper_can_fail_a_batch(app_ctx):
     batch = make_batch("FDG")
     assert run_batch_qc(batch.id, outcome="FAIL") == "QC_FAILED"
     assert status(batch.id) == "FAILED_QC"
+
+
+def test_option_results_need_a_verdict_which_the_reviewer_can_give(app_ctx):
+    fdg = product("FDG")
+    manager = actor("qcmanager")
+    draft = qc_templates.create_version(fdg.id, actor=manager)
+    lines = [qc_templates.line_dict(ln) for ln in draft.lines] + [{"test_code": "APPEARANCE"}]
+    qc_templates.save_draft_lines(fdg.id, draft.id, lines, actor=manager)
+    qc_templates.activate(fdg.id, draft.id, password=PASSWORD, actor=manager)
+    batch = make_batch()
+    enter(batch.id, {**FDG_PASS, "APPEARANCE": {"text_value": "Clear, colourless"}})
+    appearance = results_by_code(batch.id)["APPEARANCE"]
+    assert appearance.status == "PENDING" and appearance.needs_verdict
+    attach_required(batch.id)
+    qc.submit_session(batch.id, actor=actor("qc"))  # the reviewer may decide the open verdict
+    with pytest.raises(DomainError) as e:
+        qc.review_session(batch.id, "APPROVE", actor=actor("qcreview"))
+    assert e.value.code == "QC_RESULTS_MISSING" and "Appearance" in e.value.user_message
+    qc.review_session(batch.id, "APPROVE", verdicts={str(appearance.id): "PASS"}, actor=actor("qcreview"))
+    assert qc.get_session(batch.id)[1].status == "QC_PASSED"
+    kinds = [
+        v.kind
+        for v in db.session.execute(
+            select(BatchQcResultValue).where(BatchQcResultValue.result_id == appearance.id)
+        ).scalars()
+    ]
+    assert kinds == ["ENTRY", "VERDICT"]
