@@ -14,4 +14,7 @@ def run_seeds(demo: bool = True) -> dict[str, int]:
     from seeds import qc
 
     summary.update(qc.seed())
+    from seeds import release
+
+    summary.update(release.seed())
     return summary

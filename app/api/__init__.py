@@ -14,3 +14,6 @@ def register(appbuilder) -> None:
     from app.api import qc
 
     qc.register(appbuilder)
+    from app.api import release
+
+    release.register(appbuilder)

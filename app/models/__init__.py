@@ -17,3 +17,4 @@ from app.models.notification import EmailOutbox, Notification  # noqa: F401
 from app.models.qc import ProductQcTemplate, ProductQcTemplateLine, QcSpecRule, QcTestDefinition  # noqa: F401
 from app.models.batch import Batch, BatchEvent, BatchNumberCounter, Deviation, batch_customer  # noqa: F401
 from app.models.saved_view import SavedView  # noqa: F401
+from app.models.release import BatchDisposition, BatchReleaseSignature, QpProductAuthorisation  # noqa: F401

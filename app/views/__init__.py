@@ -16,6 +16,9 @@ def register(appbuilder) -> None:
     from app.views import batch_states
 
     batch_states.register(appbuilder)
+    from app.views import release
+
+    release.register(appbuilder)
     from app.views import qc
 
     qc.register(appbuilder)

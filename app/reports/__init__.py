@@ -1,0 +1,1 @@
+"""Reports and exports: KPI queries, CSV / XLSX / PDF (WeasyPrint), labels."""
