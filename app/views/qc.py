@@ -237,7 +237,8 @@ def register(appbuilder) -> None:
         category=CATEGORY,
         category_icon="fa-flask",
     )
-    from app.views import qc_batch_views, qc_template_views
+    from app.views import qc_batch_views, qc_reports_views, qc_template_views
 
+    qc_reports_views.register(appbuilder)
     qc_template_views.register(appbuilder)
     qc_batch_views.register(appbuilder)
