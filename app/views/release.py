@@ -49,6 +49,7 @@ def release_tab(batch: Any) -> dict[str, Any]:
     data = release_review.review(model, actor)
     data["can_sign"] = _may("can_release", "Batch")
     data["can_start_review"] = _may("can_transition", "Batch") and "QP" in actor.roles
+    data["can_audit"] = _may("can_read", "AuditLog")
     return data
 
 
@@ -111,7 +112,7 @@ class ReleaseActionView(BaseView):
         }
         flash(f"Signed: the batch was {words[record.disposition]}.", "success")
         target = request.form.get("next") or url_for("ReleaseView.review", pk=pk)
-        if not target.startswith("/"):
+        if not target.startswith("/") or target.startswith("//") or "\\" in target:  # same-site paths only
             target = url_for("ReleaseView.review", pk=pk)
         if _wants_json():
             return jsonify({"redirect": target, "disposition_id": record.id})

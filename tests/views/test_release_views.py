@@ -139,3 +139,14 @@ def test_auditor_reads_release_rights_but_cannot_change_them(app):
     auditor = as_user(app, "auditor")
     assert auditor.get("/release/authorisations/list/").status_code == 200
     assert auditor.get("/release/authorisations/add").status_code in (302, 403)
+
+
+@pytest.mark.parametrize("next_url", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+def test_after_signing_the_page_never_redirects_off_site(app, next_url):
+    batch = batch_in_qp_review()
+    r = as_user(app, "qp").post(
+        f"/release/{batch.id}/disposition",
+        data={"disposition": "RELEASE", "password": "radiopharma-demo", "next": next_url},
+        headers=JSON,
+    )
+    assert r.status_code == 200 and r.get_json()["redirect"] == f"/release/{batch.id}"
