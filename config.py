@@ -12,7 +12,7 @@ from flask_appbuilder.const import AUTH_DB
 
 from app.security.passwords import validate_password
 
-DEFAULT_SECRET_KEY = "dev-only-not-secret-change-me"
+DEFAULT_SECRET_KEY = "dev-only-not-a-secret-change-me-in-production"  # >= 32 bytes: no JWT key warning
 DEFAULT_DEMO_PASSWORD = "radiopharma-demo"
 
 
