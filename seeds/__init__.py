@@ -17,4 +17,8 @@ def run_seeds(demo: bool = True) -> dict[str, int]:
     from seeds import release
 
     summary.update(release.seed())
+    if demo:
+        from seeds import demo_batches
+
+        summary.update(demo_batches.seed())
     return summary

@@ -18,6 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib.util
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,6 +46,28 @@ from app.tracing import current_trace_id
 MAX_NOTE = 4000
 MAX_METADATA_BYTES = 8000
 MAX_ACTIVITY_MBQ = Decimal("2000000")  # 2 TBq: above any cyclotron batch
+
+
+# --- seeding past days ------------------------------------------------------------------------
+_history_clock: ContextVar[Iterator[dt.datetime] | None] = ContextVar("batch_history_clock", default=None)
+
+
+@contextmanager
+def recorded_at(start: dt.datetime, step: dt.timedelta = dt.timedelta(seconds=30)):
+    """For seeding past days only (seeds/demo_batches.py): batch events written inside the block
+    are stamped start, start + step, ... instead of the database clock, and the batch's own times
+    follow. Requests never use it; audit rows always keep the real time they were written."""
+    times = (start + i * step for i in itertools.count())
+    token = _history_clock.set(times)
+    try:
+        yield
+    finally:
+        _history_clock.reset(token)
+
+
+def _history_time() -> dt.datetime | None:
+    clock = _history_clock.get()
+    return next(clock) if clock is not None else None
 
 
 # --- create ------------------------------------------------------------------------------------
@@ -89,6 +115,9 @@ def create_batch(
             **_derived_columns(derived),
         )
         batch.customers = customers
+        at = _history_time()
+        if at is not None:
+            batch.created_at = batch.updated_at = at
         db.session.add(batch)
         db.session.flush()
         db.session.add(
@@ -102,6 +131,7 @@ def create_batch(
                 from_status=None,
                 to_status="PLANNED",
                 batch_version=0,
+                occurred_at=at,
             )
         )
         audit.record(
@@ -193,15 +223,13 @@ def apply_transition(
     signature_id: int | None = None,
     override: bool = False,
     system: bool = False,
-    occurred_at: dt.datetime | None = None,
 ) -> BatchEvent:
     """Apply one move inside the caller's transaction (never commits); returns its event.
 
     Rule: the domain machine decides (role, guards, note, signature); then the status and the
     fields derived from it change, one BatchEvent and one audit row are written, deviations open
     or close with the move, and notifications are queued. `system=True` is for automatic
-    consequences of another authorised action (the event's actor is the System). `occurred_at`
-    exists only for seeding history; requests never pass it.
+    consequences of another authorised action (recorded in the System role).
     """
     note = _note(note)
     metadata = _metadata(metadata)
@@ -220,7 +248,8 @@ def apply_transition(
     is_override = batch_flow.is_override(ctx, row)
     source, before = batch.status, _state_snapshot(batch)
     derived = batch_fields.derive(to_status, source, _current_derived(batch))
-    now = occurred_at or dt.datetime.now(dt.UTC)
+    at = _history_time()
+    now = at or dt.datetime.now(dt.UTC)
     for column, value in _derived_columns(derived).items():
         setattr(batch, column, value)
     stamp = batch_fields.STAMPS.get(to_status)
@@ -240,7 +269,7 @@ def apply_transition(
         to_status=to_status,
         batch_version=batch.version,
         is_override=is_override,
-        occurred_at=occurred_at,
+        occurred_at=at,
         signature_id=signature_id if row.needs_signature else None,
     )
     batch.version += 1
@@ -266,7 +295,6 @@ def apply_transition(
             SYSTEM,
             metadata={"automatic": True, "after": row.title},
             system=True,
-            occurred_at=occurred_at,
         )
     return event
 
@@ -390,13 +418,13 @@ def record_event(
     event = _event(
         batch, event_type, title, actor, role or _role(actor), note=_note(note), metadata=_metadata(metadata)
     )
-    batch.updated_at = dt.datetime.now(dt.UTC)
+    batch.updated_at = event.occurred_at or dt.datetime.now(dt.UTC)
     db.session.add(event)
     return event
 
 
 def _event(batch, event_type, title, actor, role, **kw) -> BatchEvent:
-    occurred_at = kw.pop("occurred_at", None)
+    occurred_at = kw.pop("occurred_at", None) or _history_time()
     event = BatchEvent(
         batch_id=batch.id,
         event_type=event_type,
