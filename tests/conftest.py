@@ -187,14 +187,60 @@ def truncate_business_tables(app) -> None:
         db.session.remove()
 
 
-@pytest.fixture
-def committed(app):
-    """Real commits visible to other connections and threads; business tables emptied afterwards."""
+def _kept_tables_with_id(app) -> list[str]:
+    """Tables the truncation keeps (users, roles, audit trail, signatures, reference data) that have
+    an integer `id`, so rows a committed test added can be told apart and removed."""
+    from sqlalchemy import Integer
+
     from app.extensions import db
 
     with app.app_context():
+        return [
+            t.name
+            for t in db.metadata.sorted_tables
+            if (t.name in _KEEP_TABLES or t.name.startswith(_KEEP_TABLES_PREFIX) or t.info.get("seeded"))
+            and "id" in t.c
+            and isinstance(t.c.id.type, Integer)
+            and t.name != "alembic_version"
+        ]
+
+
+def snapshot_kept_tables(app) -> dict[str, int]:
+    from app.extensions import db
+
+    tables = _kept_tables_with_id(app)
+    with app.app_context(), db.engine.connect() as conn:
+        return {
+            name: conn.execute(text(f'SELECT coalesce(max(id), 0) FROM "{name}"')).scalar_one()
+            for name in tables
+        }
+
+
+def remove_rows_added_since(app, snapshot: dict[str, int]) -> None:
+    """Delete what a committed test added to kept tables (users it created, its sign-ins in the audit
+    trail, its signatures ...), so later tests see the same users and counts. The audit chain stays
+    valid: only its tail goes. Triggers (append-only guards) are off for this connection only."""
+    from app.extensions import db
+
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for name in reversed(list(snapshot)):
+                conn.execute(text(f'DELETE FROM "{name}" WHERE id > :floor'), {"floor": snapshot[name]})
+        db.session.remove()
+
+
+@pytest.fixture
+def committed(app):
+    """Real commits visible to other connections and threads. Afterwards business tables are emptied,
+    rows added to kept tables are removed and reference data is seeded again."""
+    from app.extensions import db
+
+    snapshot = snapshot_kept_tables(app)
+    with app.app_context():
         yield db.session
         db.session.remove()
+    remove_rows_added_since(app, snapshot)
     truncate_business_tables(app)
 
 
