@@ -207,3 +207,14 @@ def test_safe_redirect_hosts_are_never_empty():
 
     assert Config.FAB_SAFE_REDIRECT_HOSTS
     assert not any("*" in host or "?" in host for host in Config.FAB_SAFE_REDIRECT_HOSTS)
+
+
+def test_successful_sign_ins_do_not_use_up_the_limit(limited_app):
+    """A lab team signing in one after another from one PC is never locked out."""
+    client = limited_app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.4"
+    for attempt in range(12):
+        assert _api_login(client, "qp", DEMO_PASSWORD).status_code == 200, attempt
+        r = client.post("/login/", data={"username": "qp", "password": DEMO_PASSWORD})
+        assert r.status_code == 302 and not r.headers["Location"].startswith("/login"), attempt
+        client.get("/logout/")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from urllib.parse import urlparse
+
+from flask import current_app, request
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.utils.limit import Limit
@@ -25,12 +27,23 @@ def _rate_limit_key() -> str:
     return current_app.config.get("RATELIMIT_KEY_FUNC", get_remote_address)()
 
 
+def _login_failed(response) -> bool:
+    """Only failed sign-ins count towards AUTH_RATE_LIMIT: colleagues signing in one after another
+    from one address (a shared lab PC, a hospital NAT) are not locked out; a password guesser is.
+    Once the limit is reached every attempt is refused, a right password too."""
+    if response.status_code == 200:
+        return not request.path.startswith("/api/")  # the login page shown again: the form failed
+    if response.status_code == 302:
+        return urlparse(response.headers.get("Location", "")).path.startswith("/login")
+    return True
+
+
 class RadioSecurityApi(ApiErrorsMixin, SecurityApi):
     """FAB's /api/v1/security/login and /refresh, answering errors in our shape.
 
     A wrong password and an unknown user get the same 401 (FAB balances the timing too).
     FAB rate-limits only the login page; the API login gets the same AUTH_RATE_LIMIT here, or a
-    password could be guessed through the API without limit.
+    password could be guessed through the API without limit. Both count failed sign-ins only.
     """
 
     def __init__(self) -> None:
@@ -40,6 +53,7 @@ class RadioSecurityApi(ApiErrorsMixin, SecurityApi):
                 key_func=_rate_limit_key,
                 methods=("POST",),
                 exempt_when=_auth_not_limited,
+                deduct_when=_login_failed,
             )
         ]
         super().__init__()
@@ -50,6 +64,21 @@ class RadioSecurityApi(ApiErrorsMixin, SecurityApi):
 
 class SecurityManager(AuditedLoginMixin, FabSecurityManager):
     security_api = RadioSecurityApi
+
+    @property
+    def is_auth_limited(self) -> bool:
+        return False  # FAB's own login-page limit counts every POST; register_views adds ours
+
+    def register_views(self) -> None:
+        super().register_views()
+        if current_app.config.get("FAB_ADD_SECURITY_VIEWS", True):
+            self.limiter.limit(
+                _auth_rate_limit,
+                key_func=_rate_limit_key,
+                methods=["POST"],
+                exempt_when=_auth_not_limited,
+                deduct_when=_login_failed,
+            )(self.auth_view.blueprint)
 
     def create_jwt_manager(self, app) -> JWTManager:
         jwt_manager = super().create_jwt_manager(app)
