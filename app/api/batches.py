@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -35,17 +36,26 @@ from app.services.actor import current_actor
 from app.services.batch_filters import parse_list_args
 
 
-def to_json(value: Any) -> Any:
-    """Times as ISO 8601 UTC, activities (Decimal MBq) as numbers."""
-    if isinstance(value, dict):
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
+def _json_default(value: Any) -> Any:
+    """Times as ISO 8601 UTC ("...Z"), activities (Decimal MBq) as numbers."""
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, Decimal):
         return float(value)
-    return value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(value: Any) -> Any:
+    """A JSON-ready copy of a service dict, for callers that answer through FAB's `self.response`."""
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def json_response(status: int, body: dict[str, Any]) -> Response:
+    """The service's dicts as JSON (one pass through json.dumps; no per-field walk)."""
+    text = json.dumps(body, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    return Response(text, status=status, mimetype="application/json")
 
 
 def _body() -> dict[str, Any]:
@@ -107,26 +117,26 @@ class BatchApi(ApiErrorsMixin, BaseApi):
     def get_list(self):
         """Batches matching the filters (see app/services/batch_filters.py for every parameter)."""
         query = parse_list_args(request.args)
-        return self.response(200, **to_json(queries.list_batches(query, current_actor())))
+        return json_response(200, queries.list_batches(query, current_actor()))
 
     @expose("/metrics", methods=["GET"])
     @protect(allow_browser_login=True)
     def get_metrics(self):
         """KPI cards: today, awaiting QC / QP release, exceptions, release lead time, utilisation."""
-        return self.response(200, **to_json(queries.batch_metrics(current_actor())))
+        return json_response(200, queries.batch_metrics(current_actor()))
 
     @expose("/<int:pk>", methods=["GET"])
     @protect(allow_browser_login=True)
     def get_one(self, pk: int):
         """The batch with milestones, next step, allowed actions and linked counts."""
-        return self.response(200, **to_json(queries.batch_detail(pk, current_actor())))
+        return json_response(200, queries.batch_detail(pk, current_actor()))
 
     @expose("/<int:pk>/events", methods=["GET"])
     @protect(allow_browser_login=True)
     def get_events(self, pk: int):
         """The batch's timeline, oldest first (metadata for internal roles only)."""
         items = queries.batch_events(pk, current_actor())
-        return self.response(200, items=to_json(items), count=len(items))
+        return json_response(200, {"items": items, "count": len(items)})
 
     @expose("/<int:pk>/events.csv", methods=["GET"])
     @protect(allow_browser_login=True)
@@ -151,10 +161,10 @@ class BatchApi(ApiErrorsMixin, BaseApi):
             ]
             + (["metadata"] if internal else [])
         )
-        for e in to_json(queries.batch_events(pk, actor)):
+        for e in queries.batch_events(pk, actor):
             writer.writerow(
                 [
-                    e["occurred_at"],
+                    _json_default(e["occurred_at"]),
                     e["title"],
                     e["from_status"] or "",
                     e["to_status"] or "",
@@ -164,7 +174,7 @@ class BatchApi(ApiErrorsMixin, BaseApi):
                     e["is_override"],
                     e["signature_id"] or "",
                 ]
-                + ([e["metadata"] or ""] if internal else [])
+                + ([json.dumps(e["metadata"]) if e["metadata"] else ""] if internal else [])
             )
         return Response(
             out.getvalue(),
@@ -199,7 +209,7 @@ class BatchApi(ApiErrorsMixin, BaseApi):
             customer_codes=tuple(customers),
             note=data.get("note"),
         )
-        return self.response(201, **to_json(queries.batch_detail(batch.id, actor)))
+        return json_response(201, queries.batch_detail(batch.id, actor))
 
     @expose("/<int:pk>/transition", methods=["POST"])
     @protect()
@@ -221,7 +231,7 @@ class BatchApi(ApiErrorsMixin, BaseApi):
             override=_flag(data, "override"),
             expected_version=_optional_int(data, "version"),
         )
-        return self.response(200, **to_json(queries.batch_detail(pk, actor)))
+        return json_response(200, queries.batch_detail(pk, actor))
 
     @expose("/<int:pk>/deviations", methods=["POST"])
     @protect()
@@ -231,10 +241,8 @@ class BatchApi(ApiErrorsMixin, BaseApi):
         actor = current_actor()
         queries.get_visible(pk, actor)
         deviation = service.open_deviation(pk, data.get("reason") or "", actor)
-        return self.response(
-            201,
-            deviation=to_json(queries.deviation_dict(deviation)),
-            batch=to_json(queries.batch_detail(pk, actor)),
+        return json_response(
+            201, {"deviation": queries.deviation_dict(deviation), "batch": queries.batch_detail(pk, actor)}
         )
 
     @expose("/<int:pk>/deviations/<int:deviation_id>/close", methods=["POST"])
@@ -245,10 +253,8 @@ class BatchApi(ApiErrorsMixin, BaseApi):
         actor = current_actor()
         queries.get_visible(pk, actor)
         deviation = service.close_deviation(pk, deviation_id, data.get("note") or "", actor)
-        return self.response(
-            200,
-            deviation=to_json(queries.deviation_dict(deviation)),
-            batch=to_json(queries.batch_detail(pk, actor)),
+        return json_response(
+            200, {"deviation": queries.deviation_dict(deviation), "batch": queries.batch_detail(pk, actor)}
         )
 
 

@@ -26,10 +26,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 from flask import current_app
 from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.domain import batch_fields, batch_flow
 from app.domain.batch_states import STATES, label
@@ -152,7 +153,7 @@ def _next_batch_no(product: Product, site: Site, start: dt.datetime) -> str:
         index_elements=["product_id", "day"], set_={"last_seq": BatchNumberCounter.last_seq + 1}
     ).returning(BatchNumberCounter.last_seq)
     seq = db.session.execute(stmt).scalar_one()
-    return f"{product.code}-{day:%Y%m%d}-{seq:02d}"
+    return f"{product.code.upper()}-{day:%Y%m%d}-{seq:02d}"
 
 
 # --- transition --------------------------------------------------------------------------------
@@ -170,26 +171,26 @@ def transition_batch(
     """Move a batch to `to_status` for `actor`, committing one event and one audit row.
 
     Rule: the move must be in the transition table for the batch's state and the actor's role
-    (see batch_flow); a request that raced another move of the same batch is refused with 409
-    CONFLICT rather than applied to a state the requester never saw.
+    (see batch_flow). A request that meets another move of the same batch in flight (its row
+    lock is held), or that was decided on another version than the current one (`expected_version`
+    from the page), is refused with 409 CONFLICT rather than applied to a state the requester
+    never saw; a request arriving after the other committed is judged on the new state.
     """
     if to_status not in STATES:
         raise ValidationFailed(f"Unknown status {to_status!r}.", {"to_status": ["Not a batch status."]})
     try:
-        # The version the requester decided on: what the page showed, or what we see before the lock.
-        seen = expected_version
-        if seen is None:
-            seen = db.session.execute(select(Batch.version).where(Batch.id == batch_id)).scalar()
-        batch = lock_batch(batch_id)
-        if batch.version != seen:
+        batch = lock_batch(batch_id, nowait=True)
+        if expected_version is not None and batch.version != expected_version:
             raise _conflict(batch)
         apply_transition(
             batch, to_status, actor, note, metadata, signature_id=signature_id, override=override
         )
         db.session.commit()
-    except IntegrityError as err:
+    except (IntegrityError, OperationalError) as err:
         db.session.rollback()
-        if "uq_batch_event_one_move_per_version" in str(err.orig):
+        if isinstance(err.orig, psycopg.errors.LockNotAvailable) or (
+            "uq_batch_event_one_move_per_version" in str(err.orig)
+        ):
             raise _conflict(None) from err
         raise
     except Exception:
@@ -198,10 +199,16 @@ def transition_batch(
     return batch
 
 
-def lock_batch(batch_id: int) -> Batch:
-    """The batch row, locked until commit (cross-process races need the database)."""
+def lock_batch(batch_id: int, *, nowait: bool = False) -> Batch:
+    """The batch row, locked until commit (cross-process races need the database).
+
+    `nowait`: fail at once (LockNotAvailable) instead of queueing behind a move in flight.
+    """
     batch = db.session.execute(
-        select(Batch).where(Batch.id == batch_id).with_for_update().execution_options(populate_existing=True)
+        select(Batch)
+        .where(Batch.id == batch_id)
+        .with_for_update(nowait=nowait)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if batch is None:
         raise NotFound("batch")
@@ -299,8 +306,11 @@ def apply_transition(
     return event
 
 
-def batch_context(batch: Batch) -> batch_flow.BatchContext:
-    """What the rules need to know about this batch (the QC session only when a rule asks)."""
+def batch_context(batch: Any) -> batch_flow.BatchContext:
+    """What the rules need to know about this batch (the QC session only when a rule asks).
+
+    `batch` is a Batch or any row with its id, status and status_before_exception.
+    """
     qc_status = qc_hooks.qc_session_status(batch) if batch_flow.needs_qc_session(batch.status) else None
     return batch_flow.BatchContext(
         status=batch.status,

@@ -1,0 +1,427 @@
+#!/usr/bin/env python3
+"""Batch API benchmark at scale: 100,000 batches with about 15 events each.
+
+    .venv/bin/python bench/batches.py [--batches 100000] [--runs 200] [--transitions 1000]
+
+Builds its own database (`rp_bench_batches`, dropped and re-created each run) on DATABASE_URL's
+server (or an embedded PostgreSQL under instance/bench-pg): real migrations, roles, seeds, then
+batches and events by INSERT ... SELECT generate_series (about 1.5 M events), one batch with 300
+events, hospital links, ANALYZE. Then, in process (Flask test client with a bearer token, no
+network), median and p95 of:
+
+1. list:   GET /api/v1/batches?status=CLOSED,DISPATCHED,RELEASED&product=FDG&date_from=...&date_to=...
+           &sort=planned_at&order=desc&page_size=50   (three filters, a sort, a page of 50)
+2. detail: GET /api/v1/batches/<id>   (journey fields: milestones, next step, allowed actions)
+3. events: GET /api/v1/batches/<id>/events for the batch with 300 events
+
+each next to the same reads done by raw SQL through psycopg on the same data (ratio = API / raw);
+and transitions per second through `transition_batch` (lock, machine, event, audit row, commit)
+against raw INSERT event + UPDATE batch per transaction. EXPLAIN of the list query is printed.
+
+Goals (issue 3): list median <= 40 ms and <= 3x raw; detail <= 25 ms; transitions >= 150/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from audit import fresh_database, libpq_url, server_url  # noqa: E402  (bench/audit.py helpers)
+
+PASSWORD = "radiopharma-demo"
+# Weighted status mix: most history is closed; every state appears.
+MIX = (
+    ["CLOSED"] * 60
+    + ["DISPATCHED"] * 5
+    + ["CANCELLED"] * 5
+    + ["REJECTED"] * 3
+    + [
+        "PLANNED",
+        "SCHEDULED",
+        "IN_PRODUCTION",
+        "QC_PENDING",
+        "QC_IN_PROGRESS",
+        "QC_PASSED",
+        "QP_REVIEW",
+        "RELEASED",
+        "DISPENSING_IN_PROGRESS",
+        "DISPENSED",
+        "PACKED",
+        "ON_HOLD",
+        "FAILED_QC",
+        "DEVIATION_OPEN",
+    ]
+)
+PRIOR = {
+    "ON_HOLD": "RELEASED",
+    "DEVIATION_OPEN": "QC_IN_PROGRESS",
+    "FAILED_QC": "QC_IN_PROGRESS",
+    "REJECTED": "QP_REVIEW",
+    "CANCELLED": "SCHEDULED",
+}
+
+
+def make_app(url: str):
+    from app import create_app
+    from config import Config
+
+    class BenchConfig(Config):
+        SQLALCHEMY_DATABASE_URI = url
+        DEMO_MODE = True  # a throwaway database; no secrets involved
+        RATELIMIT_STORAGE_URI = "memory://"
+        AUTH_RATE_LIMITED = False
+
+    return create_app(BenchConfig)
+
+
+def stats(values: list[float]) -> tuple[float, float]:
+    values = sorted(values)
+    return statistics.median(values), values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+
+
+def derived_rows() -> list[tuple]:
+    """(status, qc_status, qp_disposition, shipment_status, before, rank, released) per state."""
+    from app.domain.batch_fields import derive_history
+    from app.domain.batch_states import EXCEPTION_STATES, MAIN_PATH, POST_RELEASE, STATES
+
+    rows = []
+    for s in STATES:
+        prior = PRIOR.get(s)
+        path = list(MAIN_PATH[: MAIN_PATH.index(prior or s) + 1]) + ([s] if s in EXCEPTION_STATES else [])
+        d = derive_history(path)
+        released = s in POST_RELEASE or prior in POST_RELEASE
+        rows.append(
+            (
+                s,
+                d.qc_status,
+                d.qp_disposition,
+                d.shipment_status,
+                d.status_before_exception,
+                d.status_rank,
+                released,
+            )
+        )
+    return rows
+
+
+def build(app, raw_url: str, n: int) -> dict:
+    import psycopg
+    from flask_migrate import upgrade
+
+    from app.security.sync import sync_roles
+    from seeds import run_seeds
+
+    with app.app_context():
+        upgrade()
+        sync_roles(app.appbuilder)
+        run_seeds(demo=False)
+    t0 = time.perf_counter()
+    with psycopg.connect(raw_url, autocommit=False) as conn, conn.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+        cur.execute("CREATE TEMP TABLE mix (i int, status text)")
+        cur.executemany("INSERT INTO mix VALUES (%s, %s)", list(enumerate(MIX)))
+        cur.execute(
+            "CREATE TEMP TABLE derived (status text, qc text, qp text, ship text, before text, rank int,"
+            " released bool)"
+        )
+        cur.executemany("INSERT INTO derived VALUES (%s, %s, %s, %s, %s, %s, %s)", derived_rows())
+        cur.execute("SELECT id FROM ab_user WHERE username = 'prod'")
+        prod = cur.fetchone()[0]
+        # 100 batches a day over n/100 days up to today, products in turn, early-morning starts.
+        cur.execute(
+            """
+            INSERT INTO batch (batch_no, product_id, site_id, hot_cell_id, owner_id, created_by_id,
+                planned_start_at, planned_end_at, actual_start_at, actual_end_at, released_at,
+                planned_activity_mbq, actual_yield_mbq, status, qc_status, qp_disposition, shipment_status,
+                status_before_exception, status_rank, version, created_at, updated_at)
+            SELECT p.code || '-' || to_char(t.start, 'YYYYMMDD') || '-' || lpad(g::text, 6, '0'),
+                   p.id, s.id, h.id, %(prod)s, %(prod)s, t.start, t.start + interval '45 min',
+                   t.start, t.start + interval '43 min',
+                   CASE WHEN d.released THEN t.start + interval '95 min' END,
+                   185000, 150000 + (g %% 70000), d.status, d.qc, d.qp, d.ship, d.before, d.rank, 7,
+                   t.start - interval '12 hours', t.start + interval '3 hours'
+              FROM generate_series(1, %(n)s) AS g
+              JOIN LATERAL (SELECT now() - ((g / 100) || ' days')::interval - ((g %% 100) * 7 || ' min')::interval
+                            AS start) t ON true
+              JOIN LATERAL (SELECT * FROM product ORDER BY id OFFSET g %% 4 LIMIT 1) p ON true
+              JOIN site s ON s.code = 'RUH'
+              JOIN LATERAL (SELECT id FROM hot_cell WHERE site_id = s.id ORDER BY id OFFSET g %% 3 LIMIT 1) h ON true
+              JOIN mix m ON m.i = (g * 7919) %% %(mix)s
+              JOIN derived d ON d.status = m.status
+            """,
+            {"n": n, "prod": prod, "mix": len(MIX)},
+        )
+        # About 15 events a batch: 7 status changes (versions 0-6) and 8 QC / note lines.
+        cur.execute(
+            """
+            INSERT INTO batch_event (batch_id, event_type, title, from_status, to_status, batch_version,
+                actor_user_id, actor_name, actor_role, occurred_at, note, metadata, trace_id)
+            SELECT b.id,
+                   CASE WHEN e < 7 THEN 'STATUS_CHANGE' ELSE 'QC' END,
+                   CASE WHEN e < 7 THEN 'Status changed' ELSE 'QC Result Entered' END,
+                   CASE WHEN e BETWEEN 1 AND 6 THEN 'PLANNED' END,
+                   CASE WHEN e < 6 THEN 'PLANNED' WHEN e = 6 THEN b.status END,
+                   CASE WHEN e < 7 THEN e END,
+                   %(prod)s, 'Lina Saleh', 'Production', b.planned_start_at + e * interval '10 min',
+                   'Bench event ' || e, jsonb_build_object('n', e), md5(b.id::text || e)
+              FROM batch b CROSS JOIN generate_series(0, 14) AS e
+            """,
+            {"prod": prod},
+        )
+        cur.execute("SELECT id FROM batch WHERE status = 'DISPATCHED' ORDER BY id DESC LIMIT 1")
+        big = cur.fetchone()[0]
+        cur.execute(
+            """
+            INSERT INTO batch_event (batch_id, event_type, title, actor_user_id, actor_name, actor_role,
+                occurred_at, note, metadata)
+            SELECT %(big)s, 'DOSE_UNIT', 'Dose Unit Dispensed', %(prod)s, 'Khalid Rahman', 'Dispensing',
+                   now() - interval '1 day' + e * interval '20 s', 'Dose ' || e, jsonb_build_object('dose', e)
+              FROM generate_series(1, 285) AS e
+            """,
+            {"big": big, "prod": prod},
+        )
+        cur.execute(
+            "INSERT INTO batch_customer (batch_id, customer_id) SELECT b.id, c.id FROM batch b "
+            "JOIN customer c ON c.id = 1 + (b.id % (SELECT count(*) FROM customer))"
+        )
+        conn.commit()
+    with psycopg.connect(raw_url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM batch), (SELECT count(*) FROM batch_event)"
+        ).fetchone()
+    return {"seconds": time.perf_counter() - t0, "batches": counts[0], "events": counts[1], "big": big}
+
+
+LIST_ARGS = {
+    "status": "CLOSED,DISPATCHED,RELEASED",
+    "product": "FDG",
+    "sort": "planned_at",
+    "order": "desc",
+    "page_size": "50",
+}
+FAB_SECURITY_SQL = ("SELECT ab_", "SELECT EXISTS (SELECT 1 \nFROM ab_permission")
+
+
+def add_floor_api(app) -> None:
+    """A protected endpoint that does nothing: what FAB's JWT check and permission lookup cost."""
+    from flask_appbuilder.api import BaseApi, expose
+    from flask_appbuilder.security.decorators import protect
+
+    class BenchFloorApi(BaseApi):
+        resource_name = "bench-floor"
+        class_permission_name = "Batch"
+        method_permission_name = {"ping": "read"}
+
+        @expose("/", methods=["GET"])
+        @protect(allow_browser_login=True)
+        def ping(self):
+            return self.response(200, ok=True)
+
+    with app.app_context():
+        app.appbuilder.add_api(BenchFloorApi)
+
+
+def captured_sql(app, client, url, headers, params=None) -> list[tuple[str, dict]]:
+    """The statements the batch service sends for one request (FAB's security queries left out),
+    with their parameters, to be replayed through psycopg."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    seen: list[tuple[str, dict]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().startswith(FAB_SECURITY_SQL):
+            seen.append((statement, dict(parameters or {})))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        assert client.get(url, headers=headers, query_string=params).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    return seen
+
+
+def measure(client, url, headers, params, conn, statements, runs) -> tuple[list[float], list[float]]:
+    """API call and the same SQL through psycopg, interleaved so both see the same machine load."""
+    api, raw = [], []
+    for i in range(runs + 10):
+        t = time.perf_counter()
+        r = client.get(url, headers=headers, query_string=params)
+        t_api = (time.perf_counter() - t) * 1000
+        assert r.status_code == 200, r.get_json()
+        t = time.perf_counter()
+        for sql, args in statements:
+            conn.execute(sql, args).fetchall()
+        t_raw = (time.perf_counter() - t) * 1000
+        if i >= 10:
+            api.append(t_api)
+            raw.append(t_raw)
+    return api, raw
+
+
+def floor(client, headers, runs) -> list[float]:
+    out = []
+    for i in range(runs + 10):
+        t = time.perf_counter()
+        assert client.get("/api/v1/bench-floor/", headers=headers).status_code == 200
+        if i >= 10:
+            out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def transitions_service(app, ids: list[int]) -> float:
+    from app.extensions import db
+    from app.services import batches
+    from app.services.actor import actor_from_user
+
+    with app.app_context():
+        prod = actor_from_user(app.appbuilder.sm.find_user(username="prod"))
+        t = time.perf_counter()
+        for batch_id in ids:
+            batches.transition_batch(batch_id, "IN_PRODUCTION", prod, "Bench start")
+        elapsed = time.perf_counter() - t
+        db.session.remove()
+    return len(ids) / elapsed
+
+
+def transitions_raw(raw_url: str, ids: list[int]) -> float:
+    import psycopg
+
+    with psycopg.connect(raw_url) as conn:
+        t = time.perf_counter()
+        for batch_id in ids:
+            with conn.transaction():
+                version = conn.execute(
+                    "SELECT version FROM batch WHERE id = %s FOR UPDATE", (batch_id,)
+                ).fetchone()[0]
+                conn.execute(
+                    "INSERT INTO batch_event (batch_id, event_type, title, from_status, to_status, batch_version,"
+                    " actor_name, actor_role) VALUES (%s, 'STATUS_CHANGE', 'Production Completed', 'IN_PRODUCTION',"
+                    " 'PRODUCTION_COMPLETE', %s, 'Lina Saleh', 'Production')",
+                    (batch_id, version),
+                )
+                conn.execute(
+                    "UPDATE batch SET status = 'PRODUCTION_COMPLETE', version = version + 1, updated_at = now() "
+                    "WHERE id = %s",
+                    (batch_id,),
+                )
+        return len(ids) / (time.perf_counter() - t)
+
+
+def explain(raw_url: str, statement: tuple[str, dict]) -> str:
+    import psycopg
+
+    with psycopg.connect(raw_url) as conn:
+        rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + statement[0], statement[1]).fetchall()
+    return "\n".join("    " + r[0] for r in rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--batches", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--transitions", type=int, default=1000)
+    args = ap.parse_args()
+
+    import psycopg
+
+    server, _handle = server_url()
+    url = fresh_database(server, "rp_bench_batches")
+    raw_url = libpq_url(url)
+    app = make_app(url)
+    add_floor_api(app)
+    built = build(app, raw_url, args.batches)
+    print(f"built {built['batches']:,} batches and {built['events']:,} events in {built['seconds']:.1f} s")
+
+    client = app.test_client()
+    token = client.post(
+        "/api/v1/security/login", json={"username": "planner", "password": PASSWORD, "provider": "db"}
+    ).get_json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    today = dt.date.today()
+    list_args = {
+        **LIST_ARGS,
+        "date_from": (today - dt.timedelta(days=90)).isoformat(),
+        "date_to": today.isoformat(),
+    }
+
+    with psycopg.connect(raw_url, autocommit=True) as conn:
+        detail_id = conn.execute(
+            "SELECT id FROM batch WHERE status = 'QP_REVIEW' ORDER BY id DESC LIMIT 1"
+        ).fetchone()[0]
+        scheduled = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM batch WHERE status = 'SCHEDULED' ORDER BY id LIMIT %s", (args.transitions,)
+            )
+        ]
+    reads = {
+        "list": ("/api/v1/batches", list_args),
+        "detail": (f"/api/v1/batches/{detail_id}", None),
+        "events": (f"/api/v1/batches/{built['big']}/events", None),
+    }
+    goals = {"list": 40.0, "detail": 25.0, "events": None}
+    sql = {k: captured_sql(app, client, u, headers, p) for k, (u, p) in reads.items()}
+    results = {}
+    with psycopg.connect(raw_url, autocommit=True) as conn:
+        for key, (u, p) in reads.items():
+            results[key] = measure(client, u, headers, p, conn, sql[key], args.runs)
+    auth = floor(client, headers, args.runs)
+
+    matching = client.get("/api/v1/batches", headers=headers, query_string=list_args).get_json()["total"]
+    print(
+        f"\nlist: 3 filters (status x3, product, 90-day planned range) + sort + page of 50; {matching:,} match"
+    )
+    print(
+        "raw = the same SQL statements the service sends, replayed through psycopg, interleaved with the API"
+    )
+    print(
+        f"{'read':8} {'API median':>11} {'API p95':>9} {'raw median':>11} {'raw p95':>9} {'ratio':>6} {'SQL':>4}  goal"
+    )
+    for key in reads:
+        api, raw = results[key]
+        a_med, a_p95 = stats(api)
+        r_med, r_p95 = stats(raw)
+        goal = goals[key]
+        verdict = "" if goal is None else f"median <= {goal:.0f} ms: {'met' if a_med <= goal else 'MISSED'}"
+        if key == "list":
+            verdict += f"; <= 3x raw: {'met' if a_med <= 3 * r_med else 'MISSED'}"
+        print(
+            f"{key:8} {a_med:9.1f}ms {a_p95:7.1f}ms {r_med:9.1f}ms {r_p95:7.1f}ms {a_med / r_med:5.1f}x {len(sql[key]):4}  {verdict}"
+        )
+    f_med, f_p95 = stats(auth)
+    print(
+        f"{'auth':8} {f_med:9.1f}ms {f_p95:7.1f}ms   (a protected endpoint doing nothing: FAB's JWT + permission check)"
+    )
+
+    half = len(scheduled) // 2
+    service_rate = transitions_service(app, scheduled[:half])
+    with psycopg.connect(raw_url, autocommit=True) as conn:
+        started = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM batch WHERE status = 'IN_PRODUCTION' ORDER BY id LIMIT %s", (half,)
+            )
+        ]
+    raw_rate = transitions_raw(raw_url, started)
+    print(
+        f"\ntransitions: service {service_rate:6.0f}/s (goal >= 150/s: {'met' if service_rate >= 150 else 'MISSED'})"
+        f"   raw INSERT+UPDATE {raw_rate:6.0f}/s   ratio {raw_rate / service_rate:4.1f}x"
+    )
+    print("\nEXPLAIN ANALYZE of the list query:\n" + explain(raw_url, sql["list"][-1]))
+
+
+if __name__ == "__main__":
+    main()
