@@ -13,13 +13,13 @@ from app.domain.batch_flow import TRANSITIONS, Transition
 from app.domain.batch_states import EXCEPTION_STATES, FINAL_STATES, STATE_LABELS, STATES
 
 
-class _LabelledState(GraphMachine.state_cls):  # type: ignore[name-defined, misc]
+class _LabelledState(GraphMachine.state_cls):  # type: ignore[name-defined, misc, valid-type]
     def __init__(self, *args, label: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.label = label or self.name
 
 
-class _LabelledTransition(GraphMachine.transition_cls):  # type: ignore[name-defined, misc]
+class _LabelledTransition(GraphMachine.transition_cls):  # type: ignore[name-defined, misc, valid-type]
     def __init__(self, *args, label: str | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.label = label
@@ -34,7 +34,7 @@ class _DiagramMachine(GraphMachine):
     style_attributes = {
         **GraphMachine.style_attributes,
         "node": {
-            **GraphMachine.style_attributes["node"],
+            **GraphMachine.style_attributes["node"],  # type: ignore[dict-item]
             # no state is "active" in a picture of the whole machine
             "active": {"fillcolor": "#eef5fb", "color": "#1f3b57", "stroke": "#4a7fb0"},
             "main": {"fillcolor": "#eef5fb", "color": "#1f3b57", "stroke": "#4a7fb0"},
@@ -103,7 +103,7 @@ def mermaid(
     model = _Diagram()
     machine.add_model(model, initial=focus or "PLANNED")
     try:
-        model.get_graph()  # builds the model's graph object
+        model.get_graph()  # type: ignore[attr-defined]  # builds the model's graph object
         graph = machine.model_graphs[id(model)]
         if focus is None:
             for state in STATES:
@@ -114,7 +114,7 @@ def mermaid(
                 if t.source == focus:
                     graph.set_node_style(t.dest, _style(t.dest))
             graph.set_node_style(focus, "focus")
-        return model.get_graph(show_roi=focus is not None).draw(None)
+        return model.get_graph(show_roi=focus is not None).draw(None)  # type: ignore[attr-defined]
     finally:
         machine.remove_model(model)
 

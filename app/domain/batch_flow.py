@@ -22,6 +22,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from transitions import Machine
 
@@ -73,7 +74,7 @@ def _rows(
     return [Transition(trigger, s, dest, roles, **kw) for s in sources]
 
 
-_HOLD = {
+_HOLD: dict[str, Any] = {
     "label": "Put on hold",
     "title": "Batch Put On Hold",
     "impact": "Dispensing, packing and dispatch stay blocked until the QP lifts the hold.",
@@ -392,7 +393,7 @@ def _build_machine() -> Machine:
     for event in m.events.values():
         for source, transitions in event.transitions.items():
             for tr in transitions:
-                tr.row = find(source, tr.dest)
+                tr.row = find(source, tr.dest)  # type: ignore[attr-defined, arg-type]
     return m
 
 

@@ -391,7 +391,7 @@ def _evaluate_numeric(spec: ResultSpec, entry: Entry, choice: str | None) -> Ver
             raise _reason_required("Give a reason for overriding the calculated result.")
         return Verdict(
             choice,
-            fail_reason=f"Manual fail: {entry.reason.strip()}" if choice == "FAIL" else None,
+            fail_reason=f"Manual fail: {(entry.reason or '').strip()}" if choice == "FAIL" else None,
             alert=True,
             alert_reason=f"Manual override of calculated {auto.title()}" + (f" ({reason})" if reason else ""),
             reported_value=reported,

@@ -44,7 +44,7 @@ def grant(user_id: Any, product_id: Any, *, actor: Actor, note: str | None = Non
     """Authorise a QP to certify batches of a product (Admin; audited)."""
     try:
         _require_admin(actor)
-        user = db.session.get(current_app.appbuilder.sm.user_model, _int(user_id, "user"))
+        user = db.session.get(current_app.appbuilder.sm.user_model, _int(user_id, "user"))  # type: ignore[attr-defined]
         if user is None:
             raise ValidationFailed("Choose a user.", {"user": ["Unknown user."]})
         product = db.session.get(Product, _int(product_id, "product"))
