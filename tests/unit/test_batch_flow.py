@@ -307,3 +307,20 @@ def test_stepper_blocks_the_step_where_the_batch_stopped_with_the_reason():
 def test_stepper_right_after_completion_shows_qc_current_and_closed_all_done():
     assert milestones("PRODUCTION_COMPLETE", None, {})[2]["state"] == "current"
     assert {s["state"] for s in milestones("CLOSED", None, {})} == {"done"}
+
+
+# --- the picture is the code -------------------------------------------------------------------
+def test_readme_shows_the_diagram_generated_from_the_machine():
+    from app.domain.batch_diagram import mermaid
+
+    text = mermaid()
+    assert "stateDiagram-v2" in text and "PLANNED --> SCHEDULED: Schedule batch" in text
+    assert text in Path("README.md").read_text(), "regenerate: .venv/bin/python -m app.domain.batch_diagram"
+
+
+def test_focus_diagram_shows_one_state_and_its_moves_only():
+    from app.domain.batch_diagram import mermaid
+
+    text = mermaid(focus="QP_REVIEW")
+    assert "QP_REVIEW --> RELEASED: Release batch · QP · needs QP e-signature" in text
+    assert "PLANNED -->" not in text and "Class QP_REVIEW s_focus" in text
