@@ -48,7 +48,6 @@ FINAL_STATES = frozenset({"REJECTED", "CANCELLED", "CLOSED"})
 BLOCKING_STATES = frozenset({"ON_HOLD", "REJECTED", "FAILED_QC"})
 DOWNSTREAM_STATES = frozenset({"DISPENSING_IN_PROGRESS", "DISPENSED", "PACKED", "DISPATCHED"})
 DISPENSING_STATES = frozenset({"DISPENSING_IN_PROGRESS", "DISPENSED"})
-PRE_RELEASE = MAIN_PATH[: MAIN_PATH.index("RELEASED")]
 POST_RELEASE = frozenset(MAIN_PATH[MAIN_PATH.index("RELEASED") :])
 # Active states the QP may hold. PRODUCTION_COMPLETE is left out: it moves on to QC_PENDING
 # in the same transaction, so a batch never rests there.

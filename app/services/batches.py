@@ -5,8 +5,8 @@ Rules enforced here (the state rules themselves are in `app.domain.batch_flow`):
   BatchEvent and one audit row are written in the same transaction as the change;
 - the committing actions (`create_batch`, `transition_batch`, `open_deviation`, `close_deviation`)
   lock the batch row, commit once, and roll back on any refusal;
-- two concurrent moves of one batch: one wins, the other gets 409 CONFLICT (row lock + version
-  check, and a unique index on (batch, version) as the last line of defence);
+- two concurrent moves of one batch: one wins, the other gets 409 CONFLICT (the row lock taken
+  NOWAIT, the version the page saw, and a unique index on (batch, version) as the last defence);
 - completing production moves on to QC_PENDING at once, as a second event by the System actor.
 
 `apply_transition` and `record_event` do not commit: the QC and release modules call them inside
@@ -22,7 +22,6 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,18 +35,14 @@ from app.domain import batch_fields, batch_flow
 from app.domain.batch_states import STATES, label
 from app.domain.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.models.batch import EVENT_TYPES, Batch, BatchEvent, BatchNumberCounter, Deviation, batch_customer
+from app.models.batch import EVENT_TYPES, Batch, BatchEvent, BatchNumberCounter, Deviation
 from app.models.esign import ESignature
-from app.models.master_data import Customer, HotCell, Product, Site
+from app.models.master_data import Customer, Product, Site
 from app.services import audit, qc_hooks
+from app.services import batch_inputs as inputs
 from app.services.actor import SYSTEM, Actor
 from app.services.batch_notify import notify_after_move
 from app.tracing import current_trace_id
-
-MAX_NOTE = 4000
-MAX_METADATA_BYTES = 8000
-MAX_ACTIVITY_MBQ = Decimal("2000000")  # 2 TBq: above any cyclotron batch
-
 
 # --- seeding past days ------------------------------------------------------------------------
 _history_clock: ContextVar[Iterator[dt.datetime] | None] = ContextVar("batch_history_clock", default=None)
@@ -91,16 +86,19 @@ def create_batch(
     (FDG-20261122-01), taken from an atomic counter so concurrent creations never collide.
     """
     try:
-        product = _active(Product, code=product_code, what="product")
-        site = _site(site_code)
-        hot_cell = _hot_cell(site, hot_cell_code)
-        customers = [_active(Customer, code=c, what="customer") for c in customer_codes]
-        start, end = _utc(planned_start_at, "planned_start_at"), _utc(planned_end_at, "planned_end_at")
+        product = inputs.active(Product, code=product_code, what="product")
+        site = inputs.site(site_code)
+        hot_cell = inputs.hot_cell(site, hot_cell_code)
+        customers = [inputs.active(Customer, code=c, what="customer") for c in customer_codes]
+        start, end = (
+            inputs.utc(planned_start_at, "planned_start_at"),
+            inputs.utc(planned_end_at, "planned_end_at"),
+        )
         if end < start:
             raise ValidationFailed(
                 "The planned end is before the planned start.", {"planned_end_at": ["Before the start."]}
             )
-        activity = _activity(planned_activity_mbq)
+        activity = inputs.activity(planned_activity_mbq)
         derived = batch_fields.derive("PLANNED", None, None)
         batch = Batch(
             batch_no=_next_batch_no(product, site, start),
@@ -128,7 +126,7 @@ def create_batch(
                 "Batch Planned",
                 actor,
                 _role(actor, "Planner"),
-                note=_note(note),
+                note=inputs.note(note),
                 from_status=None,
                 to_status="PLANNED",
                 batch_version=0,
@@ -136,7 +134,7 @@ def create_batch(
             )
         )
         audit.record(
-            "Batch", batch.id, "CREATE", after=audit.snapshot(batch), reason=_note(note), actor=actor
+            "Batch", batch.id, "CREATE", after=audit.snapshot(batch), reason=inputs.note(note), actor=actor
         )
         qc_hooks.on_batch_created(batch)
         db.session.commit()
@@ -238,8 +236,8 @@ def apply_transition(
     or close with the move, and notifications are queued. `system=True` is for automatic
     consequences of another authorised action (recorded in the System role).
     """
-    note = _note(note)
-    metadata = _metadata(metadata)
+    note = inputs.note(note)
+    metadata = inputs.metadata(metadata)
     ctx = batch_flow.TransitionContext(
         batch=batch_context(batch),
         roles=actor.roles,
@@ -263,7 +261,7 @@ def apply_transition(
     if stamp and getattr(batch, stamp) is None:
         setattr(batch, stamp, now)
     if to_status == "PRODUCTION_COMPLETE" and metadata and "actual_yield_mbq" in metadata:
-        batch.actual_yield_mbq = _activity(metadata["actual_yield_mbq"], field="actual_yield_mbq")
+        batch.actual_yield_mbq = inputs.activity(metadata["actual_yield_mbq"], field="actual_yield_mbq")
     event = _event(
         batch,
         "DEVIATION" if "DEVIATION_OPEN" in (source, to_status) else "STATUS_CHANGE",
@@ -426,7 +424,13 @@ def record_event(
     if event_type not in EVENT_TYPES or event_type == "STATUS_CHANGE":
         raise ValueError(f"record_event takes a non-status event type, not {event_type!r}")
     event = _event(
-        batch, event_type, title, actor, role or _role(actor), note=_note(note), metadata=_metadata(metadata)
+        batch,
+        event_type,
+        title,
+        actor,
+        role or _role(actor),
+        note=inputs.note(note),
+        metadata=inputs.metadata(metadata),
     )
     batch.updated_at = event.occurred_at or dt.datetime.now(dt.UTC)
     db.session.add(event)
@@ -483,86 +487,3 @@ def close_deviation(batch_id: int, deviation_id: int, note: str, actor: Actor) -
     transition_batch(batch_id, deviation.from_status, actor, note)
     db.session.refresh(deviation)
     return deviation
-
-
-# --- input checks ------------------------------------------------------------------------------
-def _active(model, *, code: str, what: str):
-    obj = db.session.execute(select(model).where(model.code == code)).scalar_one_or_none()
-    if obj is None or not obj.active:
-        raise ValidationFailed(f"Unknown {what} {code!r}.", {f"{what}_code": [f"No active {what} {code!r}."]})
-    return obj
-
-
-def _site(code: str | None) -> Site:
-    if code:
-        return _active(Site, code=code, what="site")
-    sites = db.session.execute(select(Site).where(Site.active.is_(True)).limit(2)).scalars().all()
-    if len(sites) != 1:
-        raise ValidationFailed(
-            "Choose the site.", {"site_code": ["Required when there is more than one site."]}
-        )
-    return sites[0]
-
-
-def _hot_cell(site: Site, code: str | None) -> HotCell | None:
-    if not code:
-        return None
-    cell = db.session.execute(
-        select(HotCell).where(HotCell.site_id == site.id, HotCell.code == code)
-    ).scalar_one_or_none()
-    if cell is None or not cell.active:
-        raise ValidationFailed(f"Unknown hot cell {code!r} at {site.code}.", {"hot_cell_code": ["Unknown."]})
-    return cell
-
-
-def _utc(value: dt.datetime, field: str) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        raise ValidationFailed("A date and time is needed.", {field: ["Not a date and time."]})
-    if value.tzinfo is None:  # a time without zone is a site-local time
-        value = value.replace(tzinfo=ZoneInfo(current_app.config["SITE_TIMEZONE"]))
-    return value.astimezone(dt.UTC)
-
-
-def _activity(value: Any, field: str = "planned_activity_mbq") -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        number = Decimal("NaN")
-    if not number.is_finite() or number <= 0 or number > MAX_ACTIVITY_MBQ or isinstance(value, bool):
-        raise ValidationFailed(
-            "Activity must be a positive number of MBq (at most 2,000,000).", {field: ["Out of range."]}
-        )
-    return number.quantize(Decimal("0.1"))
-
-
-def _note(note: Any) -> str | None:
-    if note is None:
-        return None
-    if not isinstance(note, str):
-        raise ValidationFailed("The note must be text.", {"note": ["Not text."]})
-    note = note.strip()
-    if len(note) > MAX_NOTE:
-        raise ValidationFailed(
-            f"The note is too long ({MAX_NOTE} characters at most).", {"note": ["Too long."]}
-        )
-    return note or None
-
-
-def _metadata(metadata: Any) -> dict | None:
-    if metadata is None:
-        return None
-    if not isinstance(metadata, dict):
-        raise ValidationFailed("Metadata must be a JSON object.", {"metadata": ["Not an object."]})
-    if len(str(audit.jsonable(metadata))) > MAX_METADATA_BYTES:
-        raise ValidationFailed("Metadata is too large.", {"metadata": ["Too large."]})
-    return audit.jsonable(metadata) or None
-
-
-def link_customers(batch: Batch, customer_ids: list[int]) -> None:
-    """Let these hospitals see the batch (orders will call this when they are assigned)."""
-    for cid in customer_ids:
-        db.session.execute(
-            pg_insert(batch_customer).values(batch_id=batch.id, customer_id=cid).on_conflict_do_nothing()
-        )
