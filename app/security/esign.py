@@ -29,7 +29,7 @@ from typing import Any
 
 from flask import current_app
 from flask_appbuilder.security.utils import is_null_password
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, select, text
 from werkzeug.security import check_password_hash
 
 from app.domain.errors import DomainError, ValidationFailed
@@ -109,7 +109,7 @@ def current_lock_state(user_id: int, now: dt.datetime | None = None) -> LockStat
         since = last_success
     times = db.session.execute(
         select(SignatureFailure.failed_at).where(
-            SignatureFailure.user_id == user_id, SignatureFailure.failed_at > since
+            and_(SignatureFailure.user_id == user_id, SignatureFailure.failed_at > since)
         )
     ).scalars()
     return lock_state(times, now=now, max_failures=max_failures, window=window)
@@ -155,7 +155,7 @@ def sign(
         raise ValidationFailed("Enter your password to sign.", {"password": ["Required."]})
     now = now or dt.datetime.now(dt.UTC)
     comment = (comment or "").strip() or None
-    user = db.session.get(current_app.appbuilder.sm.user_model, actor.user_id)
+    user = db.session.get(current_app.appbuilder.sm.user_model, actor.user_id)  # type: ignore[attr-defined]
     if user is None or not user.is_active:
         raise DomainError("SIGNATURE_NOT_ALLOWED", "Your account cannot sign. Ask an administrator.", 403)
 
@@ -193,7 +193,7 @@ def sign(
             "signature_id": signature.id,
         },
         actor=signer,
-        signature_id=signature.id,
+        signature_id=int(signature.id),
     )
     return signature
 
@@ -290,7 +290,7 @@ def _notify_admins_of_lock(actor: Actor, failures: int, locked_until: dt.datetim
 # --- manifestation --------------------------------------------------------------------------------
 def manifestation(sig: ESignature) -> dict[str, Any]:
     """What a signed record shows: printed name, date and time in UTC and local, and meaning."""
-    at = sig.signed_at
+    at: dt.datetime | None = sig.signed_at  # type: ignore[assignment]
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=dt.UTC)
     return {

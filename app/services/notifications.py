@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import Role, User, assoc_user_role
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 
 from app.extensions import db
 from app.jobs import enqueue_after_commit
@@ -93,7 +93,7 @@ def notify(
         return []
     db.session.add_all(rows)
     db.session.flush()
-    ids = [n.id for n in rows]
+    ids = [int(n.id) for n in rows]
     from app.jobs.notifications import send_notification_emails
 
     enqueue_after_commit(send_notification_emails, ids)
@@ -223,7 +223,7 @@ def _claim(notification_ids: Sequence[int] | None, now: dt.datetime) -> list[Not
         .where(
             or_(
                 Notification.email_status == EMAIL_PENDING,
-                (Notification.email_status == EMAIL_SENDING) & (Notification.email_claimed_at < stale),
+                and_(Notification.email_status == EMAIL_SENDING, Notification.email_claimed_at < stale),
             )
         )
         .order_by(Notification.id)
@@ -262,7 +262,7 @@ def deliver_emails(
     """
     now = now or dt.datetime.now(dt.UTC)
     claimed = _claim(notification_ids, now)
-    plan = [(n.id, _mail_for(n)) for n in claimed]
+    plan = [(int(n.id), _mail_for(n)) for n in claimed]
     db.session.commit()  # claims are visible before any slow network I/O starts
 
     sender = get_sender()

@@ -86,13 +86,18 @@ def test_content_hash_is_canonical_json_independent_of_key_order():
 
 def test_wrong_password_rolls_back_the_callers_work_and_is_recorded(app_ctx, db_session):
     qp = _actor("qp")
+    # Signatures and audit rows are kept between committed (browser, race) tests: look at ours only.
+    last_sig = db_session.execute(select(func.coalesce(func.max(ESignature.id), 0))).scalar_one()
+    last_audit = db_session.execute(select(func.coalesce(func.max(AuditLog.id), 0))).scalar_one()
     pending = audit.record("Batch", 7, "STATUS_CHANGE", after={"status": "RELEASED"}, actor=qp)
     err = _refused(qp, now=dt.datetime.now(dt.UTC))
     assert (err.code, err.status, err.user_message) == ("SIGNATURE_INVALID", 403, esign.INVALID_MESSAGE)
     assert _count(db_session, AuditLog, AuditLog.id == pending) == 0  # the release did not happen
-    assert _count(db_session, ESignature, ESignature.entity_type == "Batch") == 0
+    assert _count(db_session, ESignature, ESignature.entity_type == "Batch", ESignature.id > last_sig) == 0
     assert _count(db_session, SignatureFailure, SignatureFailure.user_id == qp.user_id) == 1
-    failed = db_session.execute(select(AuditLog).where(AuditLog.action == "SIGNATURE_FAILED")).scalar_one()
+    failed = db_session.execute(
+        select(AuditLog).where(AuditLog.action == "SIGNATURE_FAILED", AuditLog.id > last_audit)
+    ).scalar_one()
     assert (failed.entity_type, failed.entity_id, failed.actor_user_id) == ("Batch", "7", qp.user_id)
     assert failed.after["failures_in_row"] == 1 and failed.after["locked_until"] is None
     assert audit.verify_chain().ok
