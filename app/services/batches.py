@@ -35,7 +35,7 @@ from app.domain import batch_fields, batch_flow
 from app.domain.batch_states import STATES, label
 from app.domain.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.models.batch import EVENT_TYPES, Batch, BatchEvent, BatchNumberCounter, Deviation
+from app.models.batch import EVENT_TYPES, Batch, BatchEvent, BatchNumberCounter, Deviation, batch_customer
 from app.models.esign import ESignature
 from app.models.master_data import Customer, Product, Site
 from app.services import audit, qc_hooks
@@ -487,3 +487,14 @@ def close_deviation(batch_id: int, deviation_id: int, note: str, actor: Actor) -
     transition_batch(batch_id, deviation.from_status, actor, note)
     db.session.refresh(deviation)
     return deviation
+
+
+def link_customers(batch: Batch, customer_ids: list[int]) -> None:
+    """Let these hospitals see the batch (inside the caller's transaction; orders will call this
+    when an order is assigned to a batch)."""
+    for customer_id in customer_ids:
+        db.session.execute(
+            pg_insert(batch_customer)
+            .values(batch_id=batch.id, customer_id=customer_id)
+            .on_conflict_do_nothing()
+        )

@@ -397,3 +397,16 @@ def test_detail_has_milestones_next_step_and_actions_for_the_caller(app_ctx):
     assert [a["trigger"] for a in detail["allowed_actions"]] == ["release", "hold", "reject"]
     assert batch_queries.batch_detail(batch.id, actor("Dispensing"))["allowed_actions"] == []
     assert detail["dose_units"] == {"planned": 0, "dispensed": 0, "packed": 0, "shipped": 0}
+
+
+def test_linking_a_hospital_lets_its_users_see_the_batch(app_ctx, db_session):
+    from app.models.master_data import Customer
+
+    batch = new_batch()
+    hospital = actor("hospital")
+    with pytest.raises(DomainError):
+        batch_queries.get_visible(batch.id, hospital)
+    kfsh = db_session.execute(select(Customer).where(Customer.code == "KFSH")).scalar_one()
+    batches.link_customers(batch, [kfsh.id, kfsh.id])  # twice: still one link
+    db_session.commit()
+    assert batch_queries.get_visible(batch.id, hospital).id == batch.id
