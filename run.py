@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -174,6 +175,16 @@ class Demo:
             env=os.environ.copy(),
             start_new_session=True,  # Ctrl-C reaches us only; we stop the worker in order
         )
+        check = threading.Timer(10, self._check_worker)
+        check.daemon = True
+        check.start()
+
+    def _check_worker(self) -> None:
+        worker = self.worker
+        if worker is not None and worker.poll() is not None:
+            say(
+                f"WARNING: the job worker stopped (exit code {worker.returncode}); e-mails and PDFs will wait"
+            )
 
     def serve(self, app) -> None:
         import logging
