@@ -219,6 +219,10 @@ class Demo:
             "",
             f"  password for every demo user: {password}",
             "",
+            "  Flask commands against this demo (e.g. `flask audit verify`), in another terminal:",
+            f"    export FLASK_APP='app:create_app()' DEMO_MODE=1 DATABASE_URL='{os.environ['DATABASE_URL']}' \\",
+            f"      REDIS_URL='{os.environ['REDIS_URL']}'; .venv/bin/flask audit verify",
+            "",
             "  Press Ctrl-C to stop (the data is kept in instance/ for the next start).",
             "",
         ]
