@@ -8,6 +8,9 @@ def register(appbuilder) -> None:
     from app.views import audit, home, notifications
 
     home.register(appbuilder)
+    from app.views import batches  # first in the menu: the batch list is where the day starts
+
+    batches.register(appbuilder)
     audit.register(appbuilder)
     notifications.register(appbuilder)
     from app.views import master_data
