@@ -4,12 +4,30 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import login, shot
 from tests.release_factories import RELEASE_MEANING, batch_in_qp_review
 
 
+@pytest.fixture
+def _forget_signature_failures(app):
+    """The wrong password below is committed as a SignatureFailure of `qp`; signature failures are
+    kept between committed tests, and a stale one would count towards `qp`'s lockout elsewhere."""
+    yield
+    from sqlalchemy import delete
+
+    from app.extensions import db
+    from app.models.esign import SignatureFailure
+
+    with app.app_context():
+        qp = app.appbuilder.sm.find_user(username="qp")
+        db.session.execute(delete(SignatureFailure).where(SignatureFailure.user_id == qp.id))
+        db.session.commit()
+
+
+@pytest.mark.usefixtures("_forget_signature_failures")
 def test_qp_reviews_a_clean_batch_and_signs_the_release(page, base_url, app):
     with app.test_request_context():
         batch = batch_in_qp_review()
