@@ -17,6 +17,7 @@ POST /api/v1/batches/<id>/qc-results/<rid>/attachments  (multipart)  can_enter o
 GET  /api/v1/batches/<id>/qc-attachments/<aid>  download             can_read  on QcSession
 POST /api/v1/batches/<id>/qc-session/submit                          can_enter on QcSession
 POST /api/v1/batches/<id>/qc-session/review                          can_review on QcSession
+POST /api/v1/batches/<id>/qc-samples  {"sample_type","taken_at","note"} can_enter on QcSession
 
 The product and batch routes share their URL prefixes with the master-data and batch APIs; they
 are separate FAB BaseApi classes (own blueprints) whose paths never overlap those APIs' routes.
@@ -33,7 +34,7 @@ from flask_appbuilder.security.decorators import protect
 
 from app.api.errors import ApiErrorsMixin
 from app.domain.errors import ValidationFailed
-from app.services import qc, qc_attachments, qc_catalog, qc_read, qc_templates
+from app.services import qc, qc_attachments, qc_catalog, qc_read, qc_samples, qc_templates
 from app.services.actor import current_actor
 
 SESSION_PERMS = ("can_read", "can_enter", "can_review")
@@ -230,6 +231,7 @@ class BatchQcApi(ApiErrorsMixin, BaseApi):
         "post_submit": "enter",
         "post_review": "review",
         "post_attach_template": "enter",
+        "post_sample": "enter",
     }
     openapi_spec_tag = "Batch QC"
 
@@ -319,6 +321,21 @@ class BatchQcApi(ApiErrorsMixin, BaseApi):
         qc.attach_active_template(batch_id, actor=current_actor())
         batch, session = qc.get_session(batch_id)
         return self.response(200, **qc_read.session_dict(batch, session, current_actor(), session_perms()))
+
+    @expose("/<int:batch_id>/qc-samples", methods=["POST"])
+    @protect()
+    def post_sample(self, batch_id: int):
+        """Record a sample drawn for QC (sample_type RELEASE_TESTING|ENDOTOXIN|STERILITY|RETENTION)."""
+        self._visible(batch_id)
+        data = _body()
+        sample = qc_samples.record_sample(
+            batch_id,
+            data.get("sample_type"),
+            taken_at=data.get("taken_at"),
+            note=data.get("note"),
+            actor=current_actor(),
+        )
+        return self.response(201, result=qc_samples.as_dict(sample), id=sample.id)
 
 
 def register(appbuilder) -> None:

@@ -431,3 +431,28 @@ class OosCase(Model):
         CheckConstraint(_in("status", OOS_STATUSES), name="ck_oos_case_status"),
         Index("uq_oos_case_result", "result_id", unique=True, postgresql_where=text("result_id IS NOT NULL")),
     )
+
+
+SAMPLE_TYPES = ("RELEASE_TESTING", "ENDOTOXIN", "STERILITY", "RETENTION")
+
+
+class BatchQcSample(Model):
+    """A sample drawn from the batch for QC (2-cyclotron 1.4): what, when, by whom. Append-only:
+    a wrong entry is answered by a new one with a note, never edited (triggers)."""
+
+    __tablename__ = "batch_qc_sample"
+
+    id = Column(Integer, primary_key=True)
+    batch_id = Column(Integer, ForeignKey("batch.id"), nullable=False)
+    session_id = Column(Integer, ForeignKey("batch_qc_session.id"), nullable=False)
+    sample_type = Column(String(24), nullable=False)
+    taken_at = Column(DateTime(timezone=True), nullable=False)
+    taken_by_user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
+    taken_by_name = Column(String(200), nullable=False)
+    note = Column(Text, nullable=True)
+    recorded_at = Column(DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()"))
+
+    __table_args__ = (
+        CheckConstraint(_in("sample_type", SAMPLE_TYPES), name="ck_batch_qc_sample_type"),
+        Index("ix_batch_qc_sample_batch", "batch_id", "taken_at"),
+    )

@@ -10,7 +10,7 @@ from app.domain import qc_session_flow as flow
 from app.domain.qc_rules import STATUS_LABELS, fmt_number
 from app.extensions import db
 from app.models.qc import BatchQcResult, BatchQcResultValue, BatchQcSession, OosCase
-from app.services import qc, qc_attachments
+from app.services import qc, qc_attachments, qc_samples
 from app.services.actor import Actor
 from app.services.audit import jsonable
 from app.services.qc_outcome import value_text
@@ -119,6 +119,7 @@ def session_dict(batch: Any, session: BatchQcSession, actor: Actor, perms: set[s
         "allowed_actions": allowed_for(session, batch, actor, perms),
         "results": [result_dict(r, attachments.get(r.id, []), batch.id) for r in session.results],
         "oos_cases": [oos_dict(c) for c in oos_cases(batch.id)],
+        "samples": [qc_samples.as_dict(x) for x in qc_samples.samples(batch.id)],
     }
 
 

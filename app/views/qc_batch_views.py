@@ -8,6 +8,7 @@ API uses; errors come back as a flash message (or JSON for the in-page calls).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -19,7 +20,7 @@ from app.domain import qc_session_flow as flow
 from app.domain.batch_states import label as batch_state_label
 from app.domain.errors import DomainError
 from app.domain.qc_rules import STATUS_LABELS, Entry, evaluate, to_decimal
-from app.services import qc, qc_attachments, qc_read
+from app.services import qc, qc_attachments, qc_read, qc_samples
 from app.services.actor import current_actor
 from app.web import fmt_local, to_local
 
@@ -50,7 +51,7 @@ def _json(value: Any) -> Markup:
     return Markup(json.dumps(value, ensure_ascii=False, default=str).replace("</", "<\\/"))
 
 
-def timeline(session: Any, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def timeline(session: Any, history: list[dict[str, Any]], samples: list[Any] = ()) -> list[dict[str, Any]]:
     """Who entered what and when: every recorded value plus the session's milestones, newest first."""
     words = {
         "ENTRY": "entered",
@@ -71,6 +72,17 @@ def timeline(session: Any, history: list[dict[str, Any]]) -> list[dict[str, Any]
         }
         for h in history
     ]
+    for sample in samples:
+        items.append(
+            {
+                "at": sample.taken_at,
+                "who": sample.taken_by_name,
+                "role": None,
+                "kind": "SAMPLE",
+                "text": f"took the {qc_samples.SAMPLE_LABELS[sample.sample_type].lower()} sample",
+                "reason": sample.note,
+            }
+        )
     if session.completed_at and session.analyst_name:
         items.append(
             {
@@ -110,6 +122,7 @@ class QcBatchView(BaseView):
         "upload": "enter",
         "review": "review",
         "attach_template": "enter",
+        "sample": "enter",
     }
 
     def _perms(self) -> set[str]:
@@ -168,9 +181,13 @@ class QcBatchView(BaseView):
             session_labels=flow.STATUS_LABELS,
             is_manager=actor.has_role("QC Manager"),
             batch_status_label=batch_state_label(batch.status),
+            sample_labels=qc_samples.SAMPLE_LABELS,
+            samples=qc_samples.samples(batch.id),
+            can_sample="can_enter" in perms and batch.status not in qc.NOT_YET_PRODUCED,
+            now_local=to_local(dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M"),
             submit_block=submit_block,
             approve_block=approve_block,
-            timeline=timeline(session, history),
+            timeline=timeline(session, history, qc_samples.samples(batch.id)),
             attachments_json=_json({str(r["id"]): r.get("attachments", []) for r in view["results"]}),
             history_json=_json(
                 [
@@ -286,6 +303,19 @@ class QcBatchView(BaseView):
             f"QC results {words}. Session: {flow.STATUS_LABELS[session.status]}.",
             "success" if session.status != "QC_FAILED" else "warning",
         )
+        return self._back(batch_id)
+
+    @expose("/<int:batch_id>/qc/samples", methods=["POST"])
+    @has_access
+    def sample(self, batch_id: int):
+        sample = qc_samples.record_sample(
+            batch_id,
+            request.form.get("sample_type"),
+            taken_at=request.form.get("taken_at"),
+            note=request.form.get("note"),
+            actor=current_actor(),
+        )
+        flash(f"{qc_samples.SAMPLE_LABELS[sample.sample_type]} sample recorded.", "success")
         return self._back(batch_id)
 
     @expose("/<int:batch_id>/qc/attach-template", methods=["POST"])

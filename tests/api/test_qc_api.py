@@ -309,3 +309,18 @@ def test_docx_and_png_accepted_and_download_follows_batch_visibility(api, rcp_ro
     assert_error(api("hospital").get(url), 403)
     assert_error(analyst.get(f"/api/v1/batches/{batch_id + 1}/qc-attachments/{att_id}"), 404)
     assert_error(upload(analyst, batch_id, rid, b"", "empty.pdf"), 422)
+
+
+def test_samples_through_the_api(api):
+    batch = make_batch()
+    analyst = api("qc")
+    r = analyst.post(
+        f"/api/v1/batches/{batch.id}/qc-samples", json={"sample_type": "STERILITY", "note": "2 vials"}
+    )
+    assert r.status_code == 201 and r.get_json()["result"]["sample_type_label"] == "Sterility"
+    assert_error(analyst.post(f"/api/v1/batches/{batch.id}/qc-samples", json={"sample_type": "X"}), 422)
+    assert_error(
+        api("qp").post(f"/api/v1/batches/{batch.id}/qc-samples", json={"sample_type": "STERILITY"}), 403
+    )
+    samples = analyst.get(f"/api/v1/batches/{batch.id}/qc-session").get_json()["samples"]
+    assert [s["sample_type"] for s in samples] == ["STERILITY"]

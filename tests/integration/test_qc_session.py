@@ -356,3 +356,30 @@ def test_option_results_need_a_verdict_which_the_reviewer_can_give(app_ctx):
         ).scalars()
     ]
     assert kinds == ["ENTRY", "VERDICT"]
+
+
+# --- samples ------------------------------------------------------------------------------------------
+
+
+def test_samples_are_recorded_after_production_with_an_event_and_never_edited(app_ctx):
+    import datetime as dt
+
+    from app.services import qc_samples
+
+    early = make_batch(to="IN_PRODUCTION")
+    with pytest.raises(DomainError) as e:
+        qc_samples.record_sample(early.id, "RELEASE_TESTING", actor=actor("qc"))
+    assert e.value.code == "QC_NOT_READY"
+    batch = make_batch()
+    with pytest.raises(DomainError) as e:
+        qc_samples.record_sample(batch.id, "BLOOD", actor=actor("qc"))
+    assert e.value.status == 422
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    with pytest.raises(DomainError) as e:
+        qc_samples.record_sample(batch.id, "ENDOTOXIN", taken_at=future.isoformat(), actor=actor("qc"))
+    assert "future" in e.value.user_message
+    sample = qc_samples.record_sample(batch.id, "release_testing", note="vial 1, 0.5 mL", actor=actor("qc"))
+    assert sample.taken_by_name == "Yusuf Karim"
+    assert "QC Sample Taken: Release testing" in events(batch.id)
+    with pytest.raises(DBAPIError), db.session.begin_nested():
+        db.session.execute(text("UPDATE batch_qc_sample SET note = 'x'"))

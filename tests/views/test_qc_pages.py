@@ -281,3 +281,15 @@ def test_hospital_users_never_see_qc_pages(as_user):
     batch = make_batch()
     c = as_user("hospital")
     assert c.get(f"/batches/{batch.id}/qc").status_code in (302, 403)
+
+
+def test_sample_recorded_from_the_page(as_user):
+    batch = make_batch()
+    c = as_user("qc")
+    r = c.post(
+        f"/batches/{batch.id}/qc/samples",
+        data={"sample_type": "RELEASE_TESTING", "taken_at": "", "note": "vial 1"},
+        follow_redirects=True,
+    )
+    body = text(r)
+    assert "Release testing sample recorded." in body and "took the release testing sample" in body
