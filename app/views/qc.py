@@ -229,7 +229,12 @@ def qc_date(value) -> str:
 def register(appbuilder) -> None:
     from flask import current_app
 
+    from app.views import qc_batch_views, qc_reports_views, qc_template_views
+
     current_app.jinja_env.filters["qc_date"] = qc_date
+    # Menu order: the day's work first, configuration last.
+    qc_reports_views.register(appbuilder)
+    qc_template_views.register(appbuilder)
     appbuilder.add_view(
         QcTestDefinitionModelView,
         "QC test definitions",
@@ -237,8 +242,4 @@ def register(appbuilder) -> None:
         category=CATEGORY,
         category_icon="fa-flask",
     )
-    from app.views import qc_batch_views, qc_reports_views, qc_template_views
-
-    qc_reports_views.register(appbuilder)
-    qc_template_views.register(appbuilder)
     qc_batch_views.register(appbuilder)

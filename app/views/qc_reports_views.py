@@ -99,5 +99,7 @@ class QcReportsView(BaseView):
 
 
 def register(appbuilder) -> None:
-    view = appbuilder.add_view(QcReportsView, "QC worklist", href="/qc/", icon="fa-tasks", category="QC")
+    view = appbuilder.add_view(
+        QcReportsView, "QC worklist", href="/qc/", icon="fa-tasks", category="QC", category_icon="fa-flask"
+    )
     appbuilder.add_link("QC reports", href="/qc/reports", icon="fa-bar-chart", category="QC", baseview=view)
