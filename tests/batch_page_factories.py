@@ -13,6 +13,7 @@ import datetime as dt
 import itertools
 from contextlib import contextmanager, nullcontext
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 
@@ -109,6 +110,14 @@ def sign_release(batch_id: int, signer: Actor) -> int:
     return sig.id
 
 
+def early_morning() -> dt.datetime:
+    """04:30 site time on the latest day whose morning is over (so no event lies in the future)."""
+    tz = ZoneInfo(current_app.config["SITE_TIMEZONE"])
+    now = dt.datetime.now(tz)
+    day = now.date() if now.hour >= 12 else now.date() - dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(4, 30), tz).astimezone(dt.UTC)
+
+
 def journey(
     status: str,
     product: str = "FDG",
@@ -121,8 +130,7 @@ def journey(
 ):
     """A batch walked to `status` through the real services; events stamped with a believable day
     (planned the evening before `start`, produced from `start` on; `batches.recorded_at`)."""
-    now = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
-    start = start or now - dt.timedelta(hours=7, minutes=next(_minutes))
+    start = start or early_morning() + dt.timedelta(minutes=5 * next(_minutes))
     with batches.recorded_at(start - dt.timedelta(hours=10)):
         batch = batches.create_batch(
             product,

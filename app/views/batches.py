@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from werkzeug.datastructures import MultiDict
 
@@ -37,7 +37,12 @@ TABS = (
 
 
 def _may(permission: str, resource: str) -> bool:
-    return bool(current_app.appbuilder.sm.has_access(permission, resource))
+    """Whether the signed-in user holds a permission; the user's permissions are read once per
+    request (FAB's has_access asks the database for every single check)."""
+    perms = g.get("rp_permissions")
+    if perms is None:
+        perms = g.rp_permissions = current_app.appbuilder.sm.get_user_permissions(g.user)
+    return (permission, resource) in perms
 
 
 def _override_on() -> bool:
@@ -141,7 +146,7 @@ class BatchPagesView(BaseView):
             restricted=restricted,
             internal=not restricted,
             may_export=_may("can_export", "Batch"),
-            qc=batch_pages.qc_summary(batch_id) if tab in ("qc", "overview") else None,
+            qc=batch_pages.qc_summary(batch_id) if tab in ("qc", "overview") and not restricted else None,
             qc_page_url=qc_page_url(batch_id),
             json=json,
         )
@@ -175,33 +180,30 @@ def _next_dialog(detail: dict[str, Any], dialogs: list[dict[str, Any]]) -> dict[
     return next((d for d in dialogs if d["to_status"] == step["to_status"]), None)
 
 
+_QC_RULES = ("/batches/<int:batch_id>/qc", "/batches/<int:pk>/qc", "/batches/<int:id>/qc")
+
+
 def qc_page_url(batch_id: int) -> str | None:
-    """The QC module's batch page (/batches/<id>/qc) once it is installed, else None."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule.rstrip("/") in (
-            "/batches/<int:batch_id>/qc",
-            "/batches/<int:pk>/qc",
-            "/batches/<int:id>/qc",
-        ):
-            arg = next(iter(rule.arguments))
-            try:
-                return (
-                    current_app.url_for(rule.endpoint, **{arg: batch_id})
-                    if _may_endpoint(rule.endpoint)
-                    else None
-                )
-            except Exception:  # a malformed rule must not break the journey
-                return None
-    return None
+    """The QC module's batch page (/batches/<id>/qc) when it is installed and the user may open it."""
+    cache = current_app.extensions.setdefault("rp_batch_pages", {})
+    if "qc_rule" not in cache:
+        cache["qc_rule"] = next(
+            (r for r in current_app.url_map.iter_rules() if r.rule.rstrip("/") in _QC_RULES), None
+        )
+    rule = cache["qc_rule"]
+    if rule is None or not _may_endpoint(rule.endpoint):
+        return None
+    return url_for(rule.endpoint, **{next(iter(rule.arguments)): batch_id})
 
 
 def _may_endpoint(endpoint: str) -> bool:
     view = getattr(current_app.view_functions.get(endpoint), "__self__", None)
-    if view is None or not getattr(view, "class_permission_name", None):
+    resource = getattr(view, "class_permission_name", None)
+    if not resource:
         return True
     name = endpoint.rsplit(".", 1)[-1]
     perm = (getattr(view, "method_permission_name", None) or {}).get(name, name)
-    return _may(f"can_{perm}", view.class_permission_name)
+    return _may(f"can_{perm}", resource)
 
 
 def register(appbuilder) -> None:

@@ -189,6 +189,11 @@
     });
   });
 
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest(".rp-action-form");
+    if (form) { hideError(form); }
+  });
+
   if ($) {
     $(document).on("shown.bs.modal", "#rp-action-dialog", function () {
       var first = this.querySelector("input[name=checklist], .rp-action-fields input, textarea[name=note]");
