@@ -330,3 +330,48 @@ def test_export_pdf_renders_arabic_notes(client, app_ctx, note):
     r = client.get(f"/batches/{batch.id}/export.pdf")
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(r.data)).pages)
     assert "تأجيل" in text or "ﺗﺄﺟﻴﻞ" in text or "الدفعة" in text
+
+
+def test_admin_override_is_offered_only_when_switched_on_and_needs_a_reason(client, app_ctx, monkeypatch):
+    batch = journey("SCHEDULED")
+    login_page(client, "admin")
+    assert "data-rp-action" not in page(client, f"/batches/{batch.id}")
+    monkeypatch.setitem(app_ctx.config, "ALLOW_ADMIN_OVERRIDE", True)
+    html = page(client, f"/batches/{batch.id}")
+    assert "&#34;is_override&#34;: true" in html and "Start production…" in html
+    data = {"to_status": "IN_PRODUCTION", "checklist": ["0", "1", "2"], "override": "1"}
+    r = client.post(f"/batches/{batch.id}/act", data=data, headers=JSON)
+    assert r.status_code == 422 and r.get_json()["code"] == "NOTE_REQUIRED"
+    r = client.post(
+        f"/batches/{batch.id}/act", data={**data, "note": "Operator ill; QA informed."}, headers=JSON
+    )
+    assert r.status_code == 200
+    assert "Admin override" in page(client, f"/batches/{batch.id}")
+
+
+def test_deviation_opens_and_closes_through_the_dialog(client, app_ctx, db_session):
+    batch = journey("IN_PRODUCTION")
+    login_page(client, "prod")
+    r = client.post(
+        f"/batches/{batch.id}/act", data={"to_status": "DEVIATION_OPEN", "checklist": ["0"]}, headers=JSON
+    )
+    assert r.status_code == 422 and r.get_json()["code"] == "NOTE_REQUIRED"
+    r = client.post(
+        f"/batches/{batch.id}/act",
+        data={"to_status": "DEVIATION_OPEN", "checklist": ["0"], "note": "Pressure alarm on line 2."},
+        headers=JSON,
+    )
+    assert r.status_code == 200
+    html = page(client, f"/batches/{batch.id}")
+    assert "Blocked: deviation open" in html and "Pressure alarm on line 2." in html
+    client.get("/logout/")
+    login_page(client, "qcmanager")
+    html = page(client, f"/batches/{batch.id}")
+    assert "Close deviation…" in html
+    r = client.post(
+        f"/batches/{batch.id}/act",
+        data={"to_status": "IN_PRODUCTION", "checklist": ["0"], "note": "Sensor fault; replaced."},
+        headers=JSON,
+    )
+    assert r.status_code == 200, r.get_json()
+    assert events_of(db_session, batch.id)[-1].title == "Deviation Closed"
