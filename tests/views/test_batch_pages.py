@@ -139,7 +139,8 @@ def test_hospital_sees_own_batches_without_metadata_or_audit_and_is_refused_othe
     login_page(client, "hospital")
     html = page(client, "/batches/")
     assert own.batch_no in html and other.batch_no not in html
-    assert 'id="f-customer"' not in html  # no customer filter for a customer
+    # no customer, hot cell or "My batches" filters for a customer
+    assert 'id="f-customer"' not in html and 'id="f-hot-cell"' not in html and 'name="mine"' not in html
     html = page(client, f"/batches/{own.id}")
     assert "<summary>Details</summary>" not in html and "trace id" not in html
     assert "</i> Audit</a>" not in html and "data-rp-action" not in html
