@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,6 +107,7 @@ def app(test_config):
     from seeds import run_seeds
 
     application = create_app(test_config)
+    application.test_client_class = IsolatedClient
     with application.app_context():
         upgrade()
         sync_roles(application.appbuilder)
@@ -156,6 +159,21 @@ def db_session(app):
 def app_ctx(app, db_session):
     with app.test_request_context():
         yield app
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never inherit the previous request's signed-in user.
+
+    The rolled-back fixtures keep one app context open for the whole test, and Flask reuses it for
+    every test-client request, so `g` (where Flask-Login caches the user and FAB keeps `g.user`)
+    would leak from one request into the next - letting a permission test pass when it should fail.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for name in ("_login_user", "user", "trace_id"):
+                g.pop(name, None)
+        return super().open(*args, **kwargs)
 
 
 @pytest.fixture
@@ -302,6 +320,8 @@ def make_app(test_config):
     from app import create_app
 
     def _make(**overrides):
-        return create_app(type("VariantConfig", (test_config,), overrides))
+        variant = create_app(type("VariantConfig", (test_config,), overrides))
+        variant.test_client_class = IsolatedClient
+        return variant
 
     return _make

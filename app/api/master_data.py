@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 
 from app.api.errors import ApiErrorsMixin, error_response
 from app.domain.errors import DomainError
+from app.domain.master_data import CRITICAL_FIELDS
 from app.extensions import db
 from app.models.master_data import Customer, HotCell, Material, MaterialLot, Nuclide, Product, Site, Supplier
 from app.services import master_data as service
@@ -53,6 +54,14 @@ class MasterDataApi(ApiErrorsMixin, ModelRestApi):
                 "description": "Reason for the change, kept in the audit trail"
                 + (" (required: GMP-relevant record)." if required else " (optional)."),
             }
+            if self.class_permission_name in CRITICAL_FIELDS:
+                schema["properties"]["password"] = {
+                    "type": "string",
+                    "format": "password",
+                    "description": "Your password, re-entered: e-signs a change of a GMP-critical field ("
+                    + ", ".join(CRITICAL_FIELDS[self.class_permission_name])
+                    + "); 409 SIGNATURE_REQUIRED without it, 403 SIGNATURE_INVALID when wrong.",
+                }
 
     def _payload(self) -> dict[str, Any] | None:
         if not request.is_json:
@@ -84,7 +93,8 @@ class MasterDataApi(ApiErrorsMixin, ModelRestApi):
         if payload is None:
             return error_response(400, "BAD_REQUEST", "Send a JSON object with the fields to change.")
         reason = payload.pop("reason", None)
-        change = service.Change(before=service.snapshot(item), reason=reason)
+        password = payload.pop("password", None)
+        change = service.Change(before=service.snapshot(item), reason=reason, password=password)
         try:
             data = self._merge_update_item(item, payload)
             item = self.edit_model_schema.load(data, instance=item)

@@ -158,3 +158,21 @@ def licence_status(expiry: dt.date | None, today: dt.date) -> tuple[str, int | N
     if days <= LICENCE_WARNING_DAYS:
         return "expiring", days
     return "valid", days
+
+
+# --- critical master data changes -------------------------------------------------------------
+# Fields whose change alters what every future batch of the product is (its identity, nuclide, shelf
+# life, dose form, or whether QC needs a second reviewer): changing them needs an e-signature.
+CRITICAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "Product": ("code", "nuclide_id", "shelf_life_min", "dose_form", "qc_review_required"),
+}
+MASTERDATA_MEANING = "Approved change of GMP-critical master data"
+
+
+def critical_changes(entity: str, before: dict, after: dict) -> dict[str, list]:
+    """{field: [before, after]} for the GMP-critical fields of `entity` that changed."""
+    return {
+        f: [before.get(f), after.get(f)]
+        for f in CRITICAL_FIELDS.get(entity, ())
+        if before.get(f) != after.get(f)
+    }

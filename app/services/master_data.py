@@ -23,9 +23,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.domain import master_data as rules
 from app.domain.errors import DomainError, ValidationFailed
+from app.domain.master_data import MASTERDATA_MEANING, critical_changes
 from app.extensions import db, get_appbuilder
 from app.models.master_data import Customer, CustomerUser, Product
+from app.security import esign
 from app.services import audit
+from app.services.actor import Actor, current_actor
 
 REASON_REQUIRED = frozenset({"Product", "Nuclide", "Customer"})
 NEVER_DELETED = frozenset({"Product", "Nuclide", "Customer"})
@@ -74,6 +77,8 @@ class Change:
 
     before: dict[str, Any]
     reason: str | None = None
+    # Re-entered password: signs the change when it touches a GMP-critical field.
+    password: str | None = None
 
 
 def _values(item: Any) -> dict[str, Any]:
@@ -176,18 +181,62 @@ def create(item: Any, *, reason: str | None = None) -> Any:
     return item
 
 
-def update(item: Any, change: Change) -> Any:
-    """Save edits already applied to `item`. Rule: GMP-critical records need a reason; audited
-    with before/after in the same transaction. An edit that changes nothing writes nothing."""
+def update(item: Any, change: Change, *, actor: Actor | None = None) -> Any:
+    """Save edits already applied to `item`. Rules: GMP-relevant records need a reason; a change of
+    a GMP-critical field (a product's code, nuclide, shelf life, dose form, QC second review) needs
+    the editor's e-signature (MASTERDATA_CHANGE), linked to the UPDATE audit row; audited with
+    before/after in the same transaction. An edit that changes nothing writes nothing."""
     entity = entity_name(item)
+    actor = actor or current_actor()
     with _one_transaction():
         reason = _reason(entity, change.reason)
         _validate(item)
         _flush(item)
         after = snapshot(item)
+        signature_id = _sign_critical_change(item, entity, change, after, reason, actor)
         if audit.diff(change.before, after):
-            audit.record(entity, item.id, "UPDATE", before=change.before, after=after, reason=reason)
+            audit.record(
+                entity,
+                item.id,
+                "UPDATE",
+                before=change.before,
+                after=after,
+                reason=reason,
+                actor=actor,
+                signature_id=signature_id,
+            )
     return item
+
+
+def _sign_critical_change(
+    item: Any, entity: str, change: Change, after: dict[str, Any], reason: str | None, actor: Actor
+) -> int | None:
+    critical = critical_changes(entity, change.before, after)
+    if not critical:
+        return None
+    fields = ", ".join(label_field(f) for f in critical)
+    if not change.password:
+        raise DomainError(
+            "SIGNATURE_REQUIRED",
+            f"Changing {fields} is a critical change: re-enter your password to sign it.",
+            409,
+            {"fields": {"password": ["Re-enter your password to sign this change."]}},
+        )
+    sig = esign.sign(
+        actor,
+        change.password,
+        scope="MASTERDATA_CHANGE",
+        entity_type=entity,
+        entity_id=item.id,
+        meaning=f"{MASTERDATA_MEANING}: {fields}",
+        content={"entity": entity, "id": item.id, "changes": critical, "reason": reason},
+        comment=reason,
+    )
+    return sig.id
+
+
+def label_field(name: str) -> str:
+    return name.removesuffix("_id").replace("_min", "").replace("_", " ")
 
 
 def references(item: Any) -> list[tuple[str, int]]:

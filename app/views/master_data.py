@@ -92,6 +92,7 @@ class ProductModelView(GmpMasterDataView):
         "qc_review_required": "QC second review",
         "active": "Active",
         s.REASON_FIELD: "Reason for change",
+        s.SIGNATURE_FIELD: "Password (e-signature)",
     }
     list_columns = [
         "code",
@@ -115,7 +116,7 @@ class ProductModelView(GmpMasterDataView):
         "qc_review_required",
         "active",
     ]
-    edit_columns = [*add_columns, s.REASON_FIELD]
+    edit_columns = [*add_columns, s.REASON_FIELD, s.SIGNATURE_FIELD]
     search_columns = ["code", "name_en", "name_ar", "nuclide", "dose_form", "active"]
     order_columns = ["code", "name_en", "shelf_life_min"]
     base_order = ("code", "asc")
@@ -137,7 +138,11 @@ class ProductModelView(GmpMasterDataView):
         "name_ar": s.arabic_field("Name (Arabic)"),
         "dose_form": s.choice_field("Dose form", rules.DOSE_FORMS),
     }
-    edit_form_extra_fields = {**GmpMasterDataView.edit_form_extra_fields, **add_form_extra_fields}
+    edit_form_extra_fields = {
+        **GmpMasterDataView.edit_form_extra_fields,
+        **add_form_extra_fields,
+        s.SIGNATURE_FIELD: s.signature_field(),
+    }
 
 
 class CustomerModelView(GmpMasterDataView):

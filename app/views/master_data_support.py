@@ -14,10 +14,15 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from flask import abort, current_app, flash, request, url_for
-from flask_appbuilder.fieldwidgets import BS3TextAreaFieldWidget, BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import (
+    BS3PasswordFieldWidget,
+    BS3TextAreaFieldWidget,
+    BS3TextFieldWidget,
+    Select2Widget,
+)
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from markupsafe import Markup, escape
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -27,6 +32,7 @@ from app.domain.errors import DomainError
 from app.services import master_data as service
 
 REASON_FIELD = "reason_for_change"
+SIGNATURE_FIELD = "signature_password"
 
 READ_WRITE = {
     "list": "read",
@@ -52,6 +58,20 @@ def reason_field() -> TextAreaField:
         ],
         description="Required for GMP-relevant records. Saved in the audit trail with the before/after values.",
         widget=BS3TextAreaFieldWidget(),
+    )
+
+
+def signature_field() -> PasswordField:
+    """Re-entered password that e-signs an edit of a GMP-critical field (checked by the service)."""
+    return PasswordField(
+        "Password (e-signature)",
+        validators=[Optional()],
+        description=(
+            "Needed only when you change a critical field (code, nuclide, shelf life, dose form, "
+            "QC second review): your password signs the change, linked to its audit entry."
+        ),
+        widget=BS3PasswordFieldWidget(),
+        render_kw={"autocomplete": "current-password"},
     )
 
 
@@ -274,7 +294,7 @@ class ServiceCrudMixin:
         fields = (err.details or {}).get("fields") or {}
         placed = False
         for name, messages in fields.items():
-            target = REASON_FIELD if name == "reason" else name
+            target = {"reason": REASON_FIELD, "password": SIGNATURE_FIELD}.get(name, name)
             if form is not None and target in form:
                 form[target].errors = [*form[target].errors, *messages]
                 placed = True
@@ -282,7 +302,7 @@ class ServiceCrudMixin:
 
     def _populate(self, form: Any, item: Any) -> None:
         for name, field in form._fields.items():
-            if name != REASON_FIELD:
+            if name not in (REASON_FIELD, SIGNATURE_FIELD):
                 field.populate_obj(item, name)
 
     def _add(self):
@@ -325,6 +345,7 @@ class ServiceCrudMixin:
                 change = service.Change(
                     before=service.snapshot(item),
                     reason=form[REASON_FIELD].data if REASON_FIELD in form else None,
+                    password=form[SIGNATURE_FIELD].data if SIGNATURE_FIELD in form else None,
                 )
                 self.process_form(form, False)
                 self._populate(form, item)

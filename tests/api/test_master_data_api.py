@@ -7,6 +7,7 @@ from sqlalchemy import func, select, text
 
 from app.models.audit import AuditLog
 from app.models.master_data import Customer, Nuclide, Product, Site
+from tests.conftest import DEMO_PASSWORD
 
 RESOURCES = (
     "products",
@@ -140,7 +141,11 @@ def test_put_product_with_reason_audits_before_after_in_the_same_transaction(api
     pid = _id(db_session, Product, code="FDG")
     r = api("admin").put(
         f"/api/v1/products/{pid}",
-        json={"shelf_life_min": 540, "reason": "Stability study SS-2026-04 approved"},
+        json={
+            "shelf_life_min": 540,
+            "reason": "Stability study SS-2026-04 approved",
+            "password": DEMO_PASSWORD,
+        },
     )
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["result"]["shelf_life_min"] == 540
@@ -148,6 +153,7 @@ def test_put_product_with_reason_audits_before_after_in_the_same_transaction(api
     assert row.action == "UPDATE"
     assert row.reason == "Stability study SS-2026-04 approved"
     assert row.before["shelf_life_min"] == 600 and row.after["shelf_life_min"] == 540
+    assert row.signature_id is not None  # shelf life is GMP-critical: the change is e-signed
     # Same (sub)transaction id on the new product row version and on the audit row.
     product_xmin = db_session.execute(
         text("SELECT xmin::text FROM product WHERE id = :id"), {"id": pid}
@@ -166,11 +172,27 @@ def test_change_is_rolled_back_when_the_audit_row_cannot_be_written(api, db_sess
 
     monkeypatch.setattr(audit, "record", broken)
     pid = _id(db_session, Product, code="FDG")
-    r = api("admin").put(f"/api/v1/products/{pid}", json={"shelf_life_min": 500, "reason": "test"})
+    r = api("admin").put(
+        f"/api/v1/products/{pid}", json={"shelf_life_min": 500, "reason": "test", "password": DEMO_PASSWORD}
+    )
     assert r.status_code == 500
     assert r.get_json()["code"] == "INTERNAL_ERROR"
     db_session.expire_all()
     assert db_session.get(Product, pid).shelf_life_min == 600
+
+
+def test_critical_product_change_without_password_is_refused_and_writes_nothing(api, db_session):
+    pid = _id(db_session, Product, code="FDG")
+    r = api("admin").put(f"/api/v1/products/{pid}", json={"shelf_life_min": 480, "reason": "Shorter expiry"})
+    assert r.status_code == 409 and r.get_json()["code"] == "SIGNATURE_REQUIRED"
+    assert "password" in r.get_json()["details"]["fields"]
+    db_session.expire_all()
+    assert db_session.get(Product, pid).shelf_life_min == 600
+    r = api("admin").put(
+        f"/api/v1/products/{pid}",
+        json={"shelf_life_min": 480, "reason": "Shorter expiry", "password": "not-my-password"},
+    )
+    assert r.status_code == 403 and r.get_json()["code"] == "SIGNATURE_INVALID"
 
 
 def test_customer_licence_change_needs_reason_and_audits_permitted_products(api, db_session):

@@ -11,7 +11,6 @@ from app.models.audit import AuditLog
 from app.models.esign import ESignature
 from app.models.master_data import Product
 from app.services import master_data as md
-from app.services import release_signed_changes as signed
 from tests.qc_factories import PASSWORD, actor
 
 pytestmark = pytest.mark.usefixtures("app_ctx")
@@ -37,24 +36,23 @@ def _updates(product_id: int) -> list[AuditLog]:
 
 def test_shelf_life_change_is_signed_and_the_signature_linked_to_the_audit_row():
     product = _product()
-    change = md.Change(before=md.snapshot(product), reason="Stability study SR-2026-14")
+    change = md.Change(before=md.snapshot(product), reason="Stability study SR-2026-14", password=PASSWORD)
     product.shelf_life_min = 480
-    assert list(signed.critical_fields_changed(product, change.before)) == ["shelf_life_min"]
-    signed.update_with_signature(product, change, password=PASSWORD, actor=actor("admin"))
+    md.update(product, change, actor=actor("admin"))
     (row,) = _updates(product.id)
     sig = db.session.get(ESignature, row.signature_id)
     assert sig.scope == "MASTERDATA_CHANGE" and sig.entity_id == str(product.id)
-    assert "shelf_life_min" in sig.meaning and sig.comment == "Stability study SR-2026-14"
+    assert "shelf life" in sig.meaning and sig.comment == "Stability study SR-2026-14"
     assert row.after["shelf_life_min"] == 480
 
 
 def test_critical_change_without_the_right_password_is_not_saved():
     product = _product()
     before = md.snapshot(product)
-    change = md.Change(before=before, reason="Typo")
+    change = md.Change(before=before, reason="Typo", password="wrong-password")
     product.code = "NAF2"
     with pytest.raises(DomainError) as err:
-        signed.update_with_signature(product, change, password="wrong-password", actor=actor("admin"))
+        md.update(product, change, actor=actor("admin"))
     assert err.value.code == "SIGNATURE_INVALID"
     assert _product().code == "NAF" and _updates(before["id"]) == []
 
@@ -63,16 +61,25 @@ def test_non_critical_change_needs_no_signature():
     product = _product()
     change = md.Change(before=md.snapshot(product), reason="Marketing name")
     product.name_en = "[18F]Sodium fluoride injection (bone)"
-    assert signed.critical_fields_changed(product, change.before) == {}
-    signed.update_with_signature(product, change, actor=actor("admin"))
+    md.update(product, change, actor=actor("admin"))
     (row,) = _updates(product.id)
     assert row.signature_id is None
 
 
 def test_reason_is_still_required():
     product = _product()
-    change = md.Change(before=md.snapshot(product), reason=None)
+    change = md.Change(before=md.snapshot(product), reason=None, password=PASSWORD)
     product.qc_review_required = False
     with pytest.raises(DomainError) as err:
-        signed.update_with_signature(product, change, password=PASSWORD, actor=actor("admin"))
+        md.update(product, change, actor=actor("admin"))
     assert err.value.code == "REASON_REQUIRED"
+
+
+def test_critical_change_without_a_password_asks_for_the_signature():
+    product = _product()
+    before = md.snapshot(product)
+    product.shelf_life_min = 300
+    with pytest.raises(DomainError) as err:
+        md.update(product, md.Change(before=before, reason="Shorter expiry"), actor=actor("admin"))
+    assert err.value.code == "SIGNATURE_REQUIRED" and "shelf life" in err.value.user_message
+    assert _product().shelf_life_min == before["shelf_life_min"] and _updates(before["id"]) == []

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.models.audit import AuditLog
 from app.models.master_data import Customer, Product, Site
 from app.views import master_data_support as fmt
-from tests.conftest import login_page
+from tests.conftest import DEMO_PASSWORD, login_page
 
 LISTS = (
     "/products/list/",
@@ -146,7 +146,12 @@ def test_product_edit_with_reason_saves_and_audits_before_after(client, db_sessi
     fdg = _product(db_session, "FDG")
     r = client.post(
         f"/products/edit/{fdg.id}",
-        data=_product_form(fdg, shelf_life_min="540", reason_for_change="Stability study SS-2026-04"),
+        data=_product_form(
+            fdg,
+            shelf_life_min="540",
+            reason_for_change="Stability study SS-2026-04",
+            signature_password=DEMO_PASSWORD,
+        ),
     )
     assert r.status_code == 302
     db_session.expire_all()
