@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from transitions import Machine
@@ -191,7 +191,6 @@ class TransitionContext:
     override: bool = False  # the admin explicitly asks to override
     allow_admin_override: bool = False  # ALLOW_ADMIN_OVERRIDE
     system: bool = False  # an automatic consequence of another authorised action
-    extra: dict = field(default_factory=dict)
 
 
 Guard = Callable[[TransitionContext, Transition], DomainError | None]
