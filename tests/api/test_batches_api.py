@@ -23,7 +23,8 @@ def _qc_passed(monkeypatch):
 @pytest.fixture(autouse=True)
 def _fresh_identity_per_request(monkeypatch):
     """The db_session fixture keeps one app context open, so test requests share `g`; FAB then
-    trusts the previous request's cached JWT user. Clear it so each request proves who it is."""
+    trusts the previous request's cached JWT user (conftest's IsolatedClient clears Flask-Login's
+    cache, not flask_jwt_extended's `_jwt_extended_*`). Clear it so each request proves who it is."""
     original = Api._do
 
     def _do(self, method, url, **kw):
