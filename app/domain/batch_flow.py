@@ -74,6 +74,14 @@ def _rows(
     return [Transition(trigger, s, dest, roles, **kw) for s in sources]
 
 
+def _return_guards(dest: str) -> tuple[str, ...]:
+    """Leaving a hold or deviation goes back where the batch was; back into a QC-passed state only
+    while its QC session still says passed (results may have been corrected or failed meanwhile)."""
+    if dest in ("QC_PASSED", "QP_REVIEW"):
+        return ("returns_to_prior_state", "qc_session_passed")
+    return ("returns_to_prior_state",)
+
+
 _HOLD: dict[str, Any] = {
     "label": "Put on hold",
     "title": "Batch Put On Hold",
@@ -117,7 +125,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     # a renewed certification, so it needs the QP's signature again.
     *(Transition("resume", "ON_HOLD", s, ("QP",), "Lift hold", "Hold Lifted",
                  f"The batch returns to {STATE_LABELS[s]}.", needs_note=True,
-                 needs_signature=s in POST_RELEASE, guards=("returns_to_prior_state",), forward=False)
+                 needs_signature=s in POST_RELEASE, guards=_return_guards(s), forward=False)
       for s in HOLDABLE),
     Transition("start_dispensing", "RELEASED", "DISPENSING_IN_PROGRESS", ("Dispensing",), "Start dispensing",
                "Dispensing Started", "Dose units are drawn from the released batch."),
@@ -140,7 +148,7 @@ TRANSITIONS: tuple[Transition, ...] = (
            needs_note=True, forward=False),
     *(Transition("close_deviation", "DEVIATION_OPEN", s, ("QC Manager", "QP"), "Close deviation",
                  "Deviation Closed", f"The batch returns to {STATE_LABELS[s]}.", needs_note=True,
-                 guards=("returns_to_prior_state",), forward=False)
+                 guards=_return_guards(s), forward=False)
       for s in DEVIATION_SOURCES),
 )
 # fmt: on

@@ -324,3 +324,14 @@ def test_focus_diagram_shows_one_state_and_its_moves_only():
     text = mermaid(focus="QP_REVIEW")
     assert "QP_REVIEW --> RELEASED: Release batch · QP · needs QP e-signature" in text
     assert "PLANNED -->" not in text and "Class QP_REVIEW s_focus" in text
+
+
+# --- returning from a hold or deviation into a QC-passed state ------------------------------------
+@pytest.mark.parametrize("source,role", [("ON_HOLD", "QP"), ("DEVIATION_OPEN", "QC Manager")])
+@pytest.mark.parametrize("prior", ["QC_PASSED", "QP_REVIEW"])
+def test_return_to_a_qc_passed_state_needs_the_session_still_passed(source, role, prior):
+    # Found by the stateful test: results corrected or failed while the batch was held must not
+    # slip back into QP review on the strength of the old verdict.
+    err = refused(ctx(source, role, prior=prior, qc="IN_PROGRESS", qc_installed=True), prior)
+    assert err.code == "QC_NOT_PASSED"
+    assert f.decide(ctx(source, role, prior=prior, qc="QC_PASSED", qc_installed=True), prior).dest == prior
