@@ -248,7 +248,9 @@ def apply_transition(
         system=system,
     )
     row = batch_flow.decide(ctx, to_status)
-    if row.needs_signature:
+    # A move that needs a signature must carry one; a signed move that does not need one (a QP's
+    # hold after release) keeps it too, so the timeline and the audit row show who signed it.
+    if row.needs_signature or signature_id is not None:
         _check_signature(signature_id, batch, actor)
     is_override = batch_flow.is_override(ctx, row)
     source, before = batch.status, _state_snapshot(batch)
@@ -275,7 +277,7 @@ def apply_transition(
         batch_version=batch.version,
         is_override=is_override,
         occurred_at=at,
-        signature_id=signature_id if row.needs_signature else None,
+        signature_id=signature_id,
     )
     batch.version += 1
     batch.updated_at = now
@@ -289,7 +291,7 @@ def apply_transition(
         after=_state_snapshot(batch),
         reason=note,
         actor=actor,
-        signature_id=signature_id if row.needs_signature else None,
+        signature_id=signature_id,
     )
     notify_after_move(batch, source, to_status, actor, note)
     auto = batch_flow.automatic_move(to_status)

@@ -144,6 +144,11 @@ def test_on_hold_after_release_blocks_dispensing_until_the_hold_is_lifted():
     batch = batch_in_qp_review()
     release(batch.id)
     release(batch.id, disposition="HOLD", comment="Sterility alert from the lab")
+    hold_event = db.session.execute(
+        select(BatchEvent).where(BatchEvent.batch_id == batch.id, BatchEvent.to_status == "ON_HOLD")
+    ).scalar_one()
+    assert hold_event.signature_id is not None  # the signed hold shows its signature on the timeline
+    assert db.session.get(ESignature, hold_event.signature_id).signer_name
     with pytest.raises(DomainError) as err:
         batches.transition_batch(batch.id, "DISPENSING_IN_PROGRESS", actor("disp"))
     assert err.value.code == "BATCH_BLOCKED" and "on hold" in err.value.user_message.lower()
