@@ -70,13 +70,15 @@ class _Story:
     def qp(self, day: int, hhmm: str, disposition: str, comment: str | None = None) -> _Story:
         from app.services import release
 
-        with batches.recorded_at(self.clock.at(day, hhmm)):
+        at = self.clock.at(day, hhmm)
+        with batches.recorded_at(at):
             release.decide_disposition(
                 self.batch.id,
                 disposition,
                 actor=self.p["qp"],
                 password=current_app.config["DEMO_PASSWORD"],
                 comment=comment,
+                now=at,  # the review by exception judges timing at the story's time, not the seed's
             )
         return self
 
