@@ -185,7 +185,6 @@ class BatchContext:
     status: str
     status_before_exception: str | None = None
     qc_session_status: str | None = None  # None: no QC session
-    qc_module_installed: bool = True
 
 
 @dataclass(frozen=True)
@@ -205,13 +204,10 @@ Guard = Callable[[TransitionContext, Transition], DomainError | None]
 
 
 def qc_session_passed(ctx: TransitionContext, row: Transition) -> DomainError | None:
-    """QC can pass (and QP review start) only with a QC session that passed.
-
-    Without the QC module installed there is no session at all: the QC verdict is then taken by
-    hand, so the demo flow works before QC lands. With the module, no session means no pass.
-    """
+    """QC can pass (and QP review start, or a batch return to those states) only with a QC session
+    that passed. No session (no active QC template for the product) means no pass."""
     status = ctx.batch.qc_session_status
-    if status == "QC_PASSED" or (status is None and not ctx.batch.qc_module_installed):
+    if status == "QC_PASSED":
         return None
     if status is None:
         msg = "This batch has no QC session (no active QC template for the product), so it cannot pass QC."

@@ -24,9 +24,8 @@ from app.models.batch import Batch
 from app.models.esign import ESignature
 from app.models.master_data import Customer, HotCell, Product, Site
 from app.services import batch_queries as queries
-from app.services import qc_hooks
 from app.services.actor import Actor
-from app.services.batches import qc_module_installed, transition_batch
+from app.services.batches import batch_context, transition_batch
 
 
 # --- guidance: the checklist and extra fields of each action --------------------------------------
@@ -121,20 +120,13 @@ def row_actions(items: list[dict[str, Any]], actor: Actor, *, allow_admin_overri
     viewer = queries.viewer_for(actor)
     if viewer.restricted or not actor.roles:
         return {}
-    installed = qc_module_installed()
     out: dict[int, list] = {}
     for item in items:
         status = item["status"]
-        qc_status = (
-            qc_hooks.qc_session_status(SimpleNamespace(id=item["id"]))
-            if batch_flow.needs_qc_session(status)
-            else None
-        )
-        ctx = batch_flow.BatchContext(
-            status=status,
-            status_before_exception=item.get("status_before_exception"),
-            qc_session_status=qc_status,
-            qc_module_installed=installed,
+        ctx = batch_context(
+            SimpleNamespace(
+                id=item["id"], status=status, status_before_exception=item.get("status_before_exception")
+            )
         )
         actions = batch_flow.allowed_actions(ctx, actor.roles, allow_admin_override=allow_admin_override)
         out[item["id"]] = [_with_forward(status, a.as_dict()) for a in actions]
@@ -204,18 +196,12 @@ def _may_fire(batch: Batch, row: batch_flow.Transition, actor: Actor, override: 
     """Ask for the checklist only when the move is otherwise allowed: a refusal's own message
     (role, gate, block) is what the person needs to read, not a checklist reminder."""
     ctx = batch_flow.TransitionContext(
-        batch=_context(batch),
+        batch=batch_context(batch),
         roles=actor.roles,
         override=override,
         allow_admin_override=bool(current_app.config.get("ALLOW_ADMIN_OVERRIDE")),
     )
     return batch_flow.refusal(ctx, row, for_listing=True) is None
-
-
-def _context(batch: Batch) -> batch_flow.BatchContext:
-    from app.services.batches import batch_context
-
-    return batch_context(batch)
 
 
 def parse_version(raw: str | None) -> int | None:

@@ -16,8 +16,6 @@ their own transactions.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import importlib.util
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -316,13 +314,7 @@ def batch_context(batch: Any) -> batch_flow.BatchContext:
         status=batch.status,
         status_before_exception=batch.status_before_exception,
         qc_session_status=qc_status,
-        qc_module_installed=qc_module_installed(),
     )
-
-
-@functools.cache
-def qc_module_installed() -> bool:
-    return importlib.util.find_spec("app.services.qc") is not None
 
 
 def _current_derived(batch: Batch) -> batch_fields.Derived:

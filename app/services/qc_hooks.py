@@ -1,7 +1,8 @@
 """Seams between the batch lifecycle and the QC module.
 
-The batch services call these; the QC module (app/services/qc.py) implements them. Until QC
-templates exist for a product, a new batch has no QC session and cannot pass QC.
+The batch services call these; the QC module (app/services/qc.py) implements them (imported at call
+time: the QC services themselves move batches through app.services.batches). Without an active QC
+template for its product a new batch has no QC session and cannot pass QC.
 """
 
 from __future__ import annotations
@@ -11,17 +12,13 @@ from typing import Any
 
 def on_batch_created(batch: Any) -> None:
     """Snapshot the product's ACTIVE QC template into the batch's QC session (same transaction)."""
-    try:
-        from app.services import qc
-    except ImportError:  # QC module not installed yet
-        return
+    from app.services import qc
+
     qc.create_session_for_batch(batch)
 
 
 def qc_session_status(batch: Any) -> str | None:
     """The batch's QC session status (e.g. QC_PASSED), or None when the batch has no session."""
-    try:
-        from app.services import qc
-    except ImportError:
-        return None
+    from app.services import qc
+
     return qc.session_status_for_batch(batch)

@@ -313,7 +313,6 @@ def test_admin_override_needs_the_switch_and_a_reason_and_is_marked(app_ctx, mon
 # --- QC gate -----------------------------------------------------------------------------------
 def test_qc_pass_follows_the_qc_session_hook(app_ctx, monkeypatch):
     batch = batch_in("QC_IN_PROGRESS")
-    monkeypatch.setattr(batches, "qc_module_installed", lambda: True)
     monkeypatch.setattr(batches.qc_hooks, "qc_session_status", lambda b: None)
     with pytest.raises(DomainError) as err:
         batches.transition_batch(batch.id, "QC_PASSED", actor("QC Reviewer"))

@@ -74,7 +74,6 @@ def _events(batch_id: int) -> list[tuple]:
 
 def build_machine(app, monkeypatch):
     qc = {"status": "QC_PASSED"}
-    monkeypatch.setattr(batches, "qc_module_installed", lambda: True)
     monkeypatch.setattr(batches.qc_hooks, "qc_session_status", lambda batch: qc["status"])
     people = {r: actor(r) for r in ROLES}
 

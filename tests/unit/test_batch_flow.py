@@ -38,8 +38,8 @@ MAIN_ROLES = {
 }
 
 
-def ctx(status, *roles, prior=None, note="a note", sig=True, qc=None, qc_installed=False, **kw):
-    batch = f.BatchContext(status, prior, qc_session_status=qc, qc_module_installed=qc_installed)
+def ctx(status, *roles, prior=None, note="a note", sig=True, qc="QC_PASSED", **kw):
+    batch = f.BatchContext(status, prior, qc_session_status=qc)
     return f.TransitionContext(batch=batch, roles=roles, note=note, has_signature=sig, **kw)
 
 
@@ -109,7 +109,7 @@ def test_main_path_walks_with_the_owner_roles():
             row = f.decide(ctx(status, system=True), dest)
             assert row.roles == ("System",)
         elif dest == "QC_PASSED":
-            f.decide(ctx(status, "QC Reviewer", qc="QC_PASSED", qc_installed=True), dest)
+            f.decide(ctx(status, "QC Reviewer", qc="QC_PASSED"), dest)
         else:
             f.decide(ctx(status, MAIN_ROLES[dest]), dest)
         status = dest
@@ -205,16 +205,12 @@ def test_final_states_never_move(status):
 
 
 # --- QC gate -----------------------------------------------------------------------------------
-def test_qc_pass_needs_a_passed_session_once_the_qc_module_exists():
-    err = refused(ctx("QC_IN_PROGRESS", "QC Reviewer", qc=None, qc_installed=True), "QC_PASSED")
+def test_qc_pass_needs_a_passed_session():
+    err = refused(ctx("QC_IN_PROGRESS", "QC Reviewer", qc=None), "QC_PASSED")
     assert (err.code, err.status) == ("QC_NOT_PASSED", 409) and "no QC session" in err.user_message
-    err = refused(ctx("QC_PASSED", "QP", qc="WAITING_REVIEW", qc_installed=True), "QP_REVIEW")
+    err = refused(ctx("QC_PASSED", "QP", qc="WAITING_REVIEW"), "QP_REVIEW")
     assert err.code == "QC_NOT_PASSED" and "waiting review" in err.user_message
-    f.decide(ctx("QC_IN_PROGRESS", "QC Reviewer", qc="QC_PASSED", qc_installed=True), "QC_PASSED")
-
-
-def test_qc_verdict_is_manual_while_the_qc_module_is_not_installed():
-    f.decide(ctx("QC_IN_PROGRESS", "QC Analyst", qc=None, qc_installed=False), "QC_PASSED")
+    f.decide(ctx("QC_IN_PROGRESS", "QC Reviewer", qc="QC_PASSED"), "QC_PASSED")
 
 
 # --- admin override ----------------------------------------------------------------------------
@@ -245,7 +241,7 @@ def test_allowed_actions_follow_role_and_state():
     assert triggers("QP_REVIEW", ("Dispensing",)) == []
     assert triggers("RELEASED", ("Dispensing",)) == ["start_dispensing"]
     assert triggers("ON_HOLD", ("QP",), status_before_exception="RELEASED") == ["reject", "resume"]
-    assert triggers("QC_IN_PROGRESS", ("QC Analyst",), qc_module_installed=True) == [
+    assert triggers("QC_IN_PROGRESS", ("QC Analyst",)) == [
         "fail_qc",
         "open_deviation",
     ]
@@ -257,7 +253,7 @@ def test_allowed_actions_follow_role_and_state():
 
 def test_next_step_names_the_owner():
     assert f.next_step(f.BatchContext("QP_REVIEW")).trigger == "release"
-    assert f.next_step(f.BatchContext("QC_IN_PROGRESS", qc_module_installed=True)).trigger == "pass_qc"
+    assert f.next_step(f.BatchContext("QC_IN_PROGRESS")).trigger == "pass_qc"
     assert f.next_step(f.BatchContext("ON_HOLD", "DISPENSED")).dest == "DISPENSED"
     assert f.next_step(f.BatchContext("FAILED_QC", "QC_IN_PROGRESS")).dest == "REJECTED"
     assert f.next_step(f.BatchContext("CLOSED")) is None
@@ -332,6 +328,6 @@ def test_focus_diagram_shows_one_state_and_its_moves_only():
 def test_return_to_a_qc_passed_state_needs_the_session_still_passed(source, role, prior):
     # Found by the stateful test: results corrected or failed while the batch was held must not
     # slip back into QP review on the strength of the old verdict.
-    err = refused(ctx(source, role, prior=prior, qc="IN_PROGRESS", qc_installed=True), prior)
+    err = refused(ctx(source, role, prior=prior, qc="IN_PROGRESS"), prior)
     assert err.code == "QC_NOT_PASSED"
-    assert f.decide(ctx(source, role, prior=prior, qc="QC_PASSED", qc_installed=True), prior).dest == prior
+    assert f.decide(ctx(source, role, prior=prior, qc="QC_PASSED"), prior).dest == prior
