@@ -25,7 +25,7 @@ from app.models.esign import ESignature
 from app.models.master_data import Customer, HotCell, Product, Site
 from app.services import batch_queries as queries
 from app.services.actor import Actor
-from app.services.batches import batch_context, transition_batch
+from app.services.batches import batch_context, batch_contexts, transition_batch
 
 
 # --- guidance: the checklist and extra fields of each action --------------------------------------
@@ -115,19 +115,22 @@ def dialog_payload(batch: dict[str, Any], action: dict[str, Any]) -> dict[str, A
 def row_actions(items: list[dict[str, Any]], actor: Actor, *, allow_admin_override: bool) -> dict[int, list]:
     """For each listed batch, the actions this user may take now (the machine's answer).
 
-    The QC session is read only for rows whose moves depend on it (QC in progress / passed).
+    The QC sessions of the rows whose moves depend on them are read in one query.
     """
     viewer = queries.viewer_for(actor)
     if viewer.restricted or not actor.roles:
         return {}
+    rows = [
+        SimpleNamespace(
+            id=item["id"], status=item["status"], status_before_exception=item.get("status_before_exception")
+        )
+        for item in items
+    ]
+    contexts = batch_contexts(rows)
     out: dict[int, list] = {}
     for item in items:
         status = item["status"]
-        ctx = batch_context(
-            SimpleNamespace(
-                id=item["id"], status=status, status_before_exception=item.get("status_before_exception")
-            )
-        )
+        ctx = contexts[item["id"]]
         actions = batch_flow.allowed_actions(ctx, actor.roles, allow_admin_override=allow_admin_override)
         out[item["id"]] = [_with_forward(status, a.as_dict()) for a in actions]
     return out

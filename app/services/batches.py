@@ -317,6 +317,20 @@ def batch_context(batch: Any) -> batch_flow.BatchContext:
     )
 
 
+def batch_contexts(batches: list[Any]) -> dict[int, batch_flow.BatchContext]:
+    """`batch_context` for many batches (a page of the list), reading their QC sessions in one query."""
+    asks = [b.id for b in batches if batch_flow.needs_qc_session(b.status)]
+    qc_statuses = qc_hooks.qc_session_statuses(asks) if asks else {}
+    return {
+        b.id: batch_flow.BatchContext(
+            status=b.status,
+            status_before_exception=b.status_before_exception,
+            qc_session_status=qc_statuses.get(b.id),
+        )
+        for b in batches
+    }
+
+
 def _current_derived(batch: Batch) -> batch_fields.Derived:
     return batch_fields.Derived(
         status=batch.status,

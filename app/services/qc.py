@@ -94,16 +94,21 @@ def create_session_for_batch(batch: Any, *, actor: Actor | None = None) -> Batch
 
 
 def session_status_for_batch(batch: Any) -> str | None:
-    """The status the batch's QC gate reads, or None without a session.
+    """The status the batch's QC gate reads, or None without a session."""
+    return session_statuses_for_batches([batch.id]).get(batch.id)
+
+
+def session_statuses_for_batches(batch_ids: list[int]) -> dict[int, str]:
+    """{batch id: the status its QC gate reads} in one query; batches without a session are absent.
 
     COMPLETED is a QC_PASSED session whose after-release tests are in too, so it reads QC_PASSED.
     """
-    status = db.session.execute(
-        select(BatchQcSession.status).where(BatchQcSession.batch_id == batch.id)
-    ).scalar_one_or_none()
-    if status in flow.PASSED_STATES:
-        return "QC_PASSED"
-    return status
+    if not batch_ids:
+        return {}
+    rows = db.session.execute(
+        select(BatchQcSession.batch_id, BatchQcSession.status).where(BatchQcSession.batch_id.in_(batch_ids))
+    )
+    return {bid: ("QC_PASSED" if status in flow.PASSED_STATES else status) for bid, status in rows}
 
 
 def _snapshot(session: BatchQcSession, template: ProductQcTemplate) -> None:

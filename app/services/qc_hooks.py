@@ -22,3 +22,10 @@ def qc_session_status(batch: Any) -> str | None:
     from app.services import qc
 
     return qc.session_status_for_batch(batch)
+
+
+def qc_session_statuses(batch_ids: list[int]) -> dict[int, str]:
+    """The same for many batches at once (one query), e.g. for a page of the batch list."""
+    from app.services import qc
+
+    return qc.session_statuses_for_batches(batch_ids)

@@ -101,19 +101,8 @@ class QcTestDefinitionModelView(ModelView):
         "created_at",
         "updated_at",
     ]
-    add_columns = edit_columns = [
-        "code",
-        "name_en",
-        "name_ar",
-        "method_en",
-        "method_ar",
-        "result_type",
-        "options_text",
-        "unit",
-        "decimal_places",
-        "description",
-        "active",
-    ]
+    # The form edits exactly the fields the catalog service accepts.
+    add_columns = edit_columns = list(qc_catalog.FIELDS)
     search_columns = ["code", "name_en", "name_ar", "method_en", "result_type", "active"]
     order_columns = ["code", "name_en", "result_type", "active"]
     base_order = ("code", "asc")
