@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.api.errors import error_body, error_response
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.extensions import db
 from app.tracing import current_trace_id
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 
 LEAKS = ("Traceback", 'File "', "sqlalchemy", "psycopg", "SELECT ", "RuntimeError", "secret-detail")
 

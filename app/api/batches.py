@@ -29,7 +29,7 @@ from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import protect
 
 from app.api.errors import ApiErrorsMixin
-from app.domain.errors import ValidationFailed
+from app.core.domain import ValidationFailed
 from app.services import batch_queries as queries
 from app.services import batches as service
 from app.services.actor import current_actor

@@ -16,7 +16,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError
 
 from app.api.errors import ApiErrorsMixin, error_response
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.domain.master_data import CRITICAL_FIELDS
 from app.extensions import db
 from app.models.master_data import Customer, HotCell, Material, MaterialLot, Nuclide, Product, Site, Supplier

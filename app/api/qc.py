@@ -33,7 +33,7 @@ from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import protect
 
 from app.api.errors import ApiErrorsMixin
-from app.domain.errors import ValidationFailed
+from app.core.domain import ValidationFailed
 from app.services import qc, qc_attachments, qc_catalog, qc_read, qc_samples, qc_templates
 from app.services.actor import current_actor
 
@@ -168,7 +168,7 @@ class ProductQcTemplateApi(ApiErrorsMixin, BaseApi):
         if template_id is None:
             draft = qc_templates.draft_template(product_id)
             if draft is None:
-                from app.domain.errors import DomainError
+                from app.core.domain import DomainError
 
                 raise DomainError("QC_NO_DRAFT", "There is no draft version: create one first (POST).", 409)
             template_id = draft.id

@@ -22,7 +22,7 @@ from flask_appbuilder.security.decorators import protect
 
 from app.api.batches import to_json
 from app.api.errors import ApiErrorsMixin
-from app.domain.errors import ValidationFailed
+from app.core.domain import ValidationFailed
 from app.reports import coa
 from app.services import batch_queries, release, release_review
 from app.services.actor import current_actor

@@ -41,7 +41,7 @@ from app.domain.batch_states import (
     SYSTEM_ROLE,
     label,
 )
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 
 
 # --- The transition table ----------------------------------------------------------------------

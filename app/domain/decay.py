@@ -12,7 +12,7 @@ import datetime as dt
 import math
 from decimal import Decimal
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 
 Number = float | int | Decimal
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 
 RESULT_TYPES = ("PASS_FAIL", "NUMERIC", "TEXT", "OPTION_LIST")
 RULE_TYPES = ("MIN", "MAX", "RANGE", "EQUAL", "PASS_FAIL_ONLY", "CUSTOM_TEXT")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from transitions import Machine
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 
 STATES = ("NOT_STARTED", "IN_PROGRESS", "WAITING_REVIEW", "COMPLETED", "QC_PASSED", "QC_FAILED")
 FINAL_STATES = ("QC_FAILED",)

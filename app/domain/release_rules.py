@@ -49,7 +49,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.domain.batch_states import BLOCKING_STATES, HOLDABLE, POST_RELEASE, label
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 
 RELEASE, HOLD, REJECT, LIFT_HOLD = "RELEASE", "HOLD", "REJECT", "LIFT_HOLD"
 DISPOSITIONS = (RELEASE, HOLD, REJECT, LIFT_HOLD)

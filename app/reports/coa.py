@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from app.domain import release_rules as rules
 from app.domain.batch_states import BLOCKING_STATES, POST_RELEASE, label
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.extensions import db
 from app.models.batch import Batch
 from app.models.master_data import Nuclide, Product, Site

@@ -32,7 +32,7 @@ from flask_appbuilder.security.utils import is_null_password
 from sqlalchemy import and_, func, select, text
 from werkzeug.security import check_password_hash
 
-from app.domain.errors import DomainError, ValidationFailed
+from app.core.domain import DomainError, ValidationFailed
 from app.extensions import db
 from app.models.esign import SIGNATURE_SCOPES, ESignature, SignatureFailure
 from app.services import audit

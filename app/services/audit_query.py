@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select
 
-from app.domain.errors import ValidationFailed
+from app.core.domain import ValidationFailed
 from app.extensions import db
 from app.models.audit import AuditLog, AuditVerification
 from app.services.audit import diff

@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select
 
 from app.domain.batch_fields import QC_STATUSES, QP_DISPOSITIONS, SHIPMENT_STATUSES
 from app.domain.batch_states import STATES
-from app.domain.errors import ValidationFailed
+from app.core.domain import ValidationFailed
 from app.extensions import db
 from app.models.master_data import Customer, HotCell, Product, Site
 

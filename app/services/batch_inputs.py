@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
-from app.domain.errors import ValidationFailed
+from app.core.domain import ValidationFailed
 from app.extensions import db
 from app.models.master_data import HotCell, Site
 from app.services import audit

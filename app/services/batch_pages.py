@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.domain import batch_flow
 from app.domain.batch_states import EXCEPTION_STATES, FINAL_STATES, label
-from app.domain.errors import DomainError, NotFound, ValidationFailed
+from app.core.domain import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.models.batch import Batch
 from app.models.esign import ESignature

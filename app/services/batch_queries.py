@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.domain import batch_flow, batch_journey
 from app.domain.batch_states import EXCEPTION_STATES, label
-from app.domain.errors import NotFound
+from app.core.domain import NotFound
 from app.extensions import db
 from app.models.batch import Batch, BatchEvent, Deviation, batch_customer
 from app.models.master_data import Customer, CustomerUser, HotCell, Product, Site

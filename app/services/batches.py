@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.domain import batch_fields, batch_flow
 from app.domain.batch_states import STATES, label
-from app.domain.errors import DomainError, NotFound, ValidationFailed
+from app.core.domain import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.models.batch import EVENT_TYPES, Batch, BatchEvent, BatchNumberCounter, Deviation, batch_customer
 from app.models.esign import ESignature

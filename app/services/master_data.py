@@ -22,7 +22,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.domain import master_data as rules
-from app.domain.errors import DomainError, ValidationFailed
+from app.core.domain import DomainError, ValidationFailed
 from app.domain.master_data import MASTERDATA_MEANING, critical_changes
 from app.extensions import db, get_appbuilder
 from app.models.master_data import Customer, CustomerUser, Product

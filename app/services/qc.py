@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.domain import qc_session_flow as flow
-from app.domain.errors import DomainError, NotFound
+from app.core.domain import DomainError, NotFound
 from app.domain.qc_rules import Entry, ResultSpec, evaluate, to_decimal
 from app.extensions import db
 from app.models.qc import BatchQcResult, BatchQcResultValue, BatchQcSession, ProductQcTemplate

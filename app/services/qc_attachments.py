@@ -28,7 +28,7 @@ from typing import IO, Any
 
 from flask import current_app
 
-from app.domain.errors import DomainError, NotFound
+from app.core.domain import DomainError, NotFound
 from app.extensions import db
 from app.models.qc import BatchQcAttachment, BatchQcResult
 from app.services import audit

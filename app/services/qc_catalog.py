@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.domain.errors import DomainError, NotFound, ValidationFailed
+from app.core.domain import DomainError, NotFound, ValidationFailed
 from app.domain.qc_rules import RESULT_TYPES
 from app.extensions import db
 from app.models.master_data import Product

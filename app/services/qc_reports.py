@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Integer, and_, case, func, select
 
-from app.domain.errors import ValidationFailed
+from app.core.domain import ValidationFailed
 from app.domain.qc_session_flow import STATUS_LABELS
 from app.extensions import db
 from app.models.batch import Batch

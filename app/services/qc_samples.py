@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.domain.batch_states import label
-from app.domain.errors import DomainError, ValidationFailed
+from app.core.domain import DomainError, ValidationFailed
 from app.extensions import db
 from app.models.qc import SAMPLE_TYPES, BatchQcSample
 from app.services import audit, qc

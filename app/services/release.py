@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from app.domain import batch_flow
 from app.domain import release_rules as rules
 from app.domain.batch_states import label
-from app.domain.errors import DomainError, ValidationFailed
+from app.core.domain import DomainError, ValidationFailed
 from app.extensions import db
 from app.models.esign import ESignature
 from app.models.master_data import Product

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.domain import batch_flow
 from app.domain import release_rules as rules
 from app.domain.batch_states import POST_RELEASE, label
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.batch import Batch, BatchEvent, Deviation

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.domain.errors import DomainError, NotFound, ValidationFailed
+from app.core.domain import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.models.master_data import Product
 from app.models.release import QpProductAuthorisation

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
-from app.domain.errors import DomainError, NotFound, ValidationFailed
+from app.core.domain import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.models.saved_view import SavedView
 from app.services.batch_filters import KNOWN, parse_list_args

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Response, flash, redirect, request, stream_with_context, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.services import audit, audit_query
 from app.services.actor import current_actor
 from app.web import site_tz

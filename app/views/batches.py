@@ -15,7 +15,7 @@ from flask import current_app, g, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from werkzeug.datastructures import MultiDict
 
-from app.domain.errors import Forbidden, ValidationFailed
+from app.core.domain import Forbidden, ValidationFailed
 from app.services import batch_pages, saved_views
 from app.services import batch_queries as queries
 from app.services.actor import current_actor

@@ -28,7 +28,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.domain import decay
 from app.domain import master_data as rules
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.services import master_data as service
 
 REASON_FIELD = "reason_for_change"

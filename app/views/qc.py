@@ -18,7 +18,7 @@ from markupsafe import Markup
 from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.domain.qc_rules import RESULT_TYPES
 from app.models.qc import QcTestDefinition
 from app.services import qc_catalog

@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from app.domain import qc_session_flow as flow
 from app.domain.batch_states import label as batch_state_label
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.domain.qc_rules import STATUS_LABELS, Entry, evaluate, to_decimal
 from app.services import qc, qc_attachments, qc_read, qc_samples
 from app.services.actor import current_actor

@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Response, flash, render_template, request
 from flask_appbuilder import BaseView, expose, has_access
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.services import qc_reports
 from app.services.actor import current_actor
 from app.web import fmt_local

@@ -13,7 +13,7 @@ from flask import flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import select
 
-from app.domain.errors import DomainError, ValidationFailed
+from app.core.domain import DomainError, ValidationFailed
 from app.domain.qc_rules import RULE_LABELS, RULE_TYPES
 from app.extensions import db
 from app.models.esign import ESignature

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.models.release import QpProductAuthorisation
 from app.reports import coa
 from app.services import batch_queries, batches, release, release_review, release_rights

@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.extensions import db
 from app.models.batch import Batch, BatchEvent
 from app.services import batches

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.domain.batch_fields import derive_history
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.models.audit import AuditLog
 from app.models.batch import BatchEvent, Deviation
 from app.models.notification import Notification

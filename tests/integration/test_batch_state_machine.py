@@ -27,7 +27,7 @@ from app.domain.batch_states import (
     POST_RELEASE,
     STATES,
 )
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.extensions import db
 from app.models.batch import BatchEvent
 from app.services import batches

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.domain.batch_states import STATES
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.models.audit import AuditLog
 from app.models.batch import Batch, BatchEvent
 from app.services import batches

@@ -8,7 +8,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.models.audit import AuditLog
 from app.models.esign import ESignature, SignatureFailure
 from app.models.notification import Notification

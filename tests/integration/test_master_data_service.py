@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.models.audit import AuditLog
 from app.models.master_data import (
     Customer,

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.esign import ESignature

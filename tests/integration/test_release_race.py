@@ -7,7 +7,7 @@ import threading
 
 from sqlalchemy import func, select
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.extensions import db
 from app.models.batch import Batch
 from app.models.esign import ESignature

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.esign import ESignature

@@ -6,7 +6,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.extensions import db
 from app.models.audit import AuditLog
 from app.models.batch import Batch

@@ -19,7 +19,7 @@ from app.domain.batch_states import (
     MAIN_PATH,
     STATES,
 )
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 
 # Who walks the main path (the role rules).
 MAIN_ROLES = {

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain import decay
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 
 F18_S = 6586.2  # 109.77 min
 GA68_S = 4062.6  # 67.71 min

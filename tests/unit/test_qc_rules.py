@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.domain.qc_rules import (
     Entry,
     ResultSpec,

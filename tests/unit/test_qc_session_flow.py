@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 from app.domain.qc_session_flow import ResultFact, SessionFacts, allowed_triggers, fire
 
 

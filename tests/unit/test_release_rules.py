@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from app.domain import release_rules as rules
-from app.domain.errors import DomainError
+from app.core.domain import DomainError
 
 NOW = dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.UTC)
 
