@@ -80,7 +80,7 @@ class Config:
         h.strip() for h in os.environ.get("SAFE_REDIRECT_HOSTS", "").split(",") if h.strip()
     ] or ["localhost", "127.0.0.1"]
     FAB_BASE_TEMPLATE = "base_layout.html"
-    FAB_INDEX_VIEW = "app.views.home.HomeView"
+    FAB_INDEX_VIEW = "app.home.views.HomeView"
 
     # Login throttling (Flask-Limiter through FAB), shared between processes through Redis.
     AUTH_RATE_LIMITED = True

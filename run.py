@@ -103,7 +103,7 @@ class Demo:
             return
         from sqlalchemy import create_engine, text
 
-        from app.embedded import start_postgres, with_database
+        from app.core.embedded import start_postgres, with_database
 
         say("starting embedded PostgreSQL (data in instance/pg)")
         self.pg, server_url = start_postgres(INSTANCE / "pg")
@@ -119,7 +119,7 @@ class Demo:
         if os.environ.get("REDIS_URL"):
             say("using REDIS_URL")
             return
-        from app.embedded import start_redis
+        from app.core.embedded import start_redis
 
         say("starting embedded Redis (data in instance/redis)")
         self.redis, url = start_redis(INSTANCE / "redis")
@@ -131,7 +131,7 @@ class Demo:
         from sqlalchemy import text
 
         from app import create_app
-        from app.extensions import db
+        from app.core.extensions import db
         from app.security.sync import sync_roles
         from config import DemoConfig, normalise_db_url, redis_url_for_limiter
         from seeds import run_seeds

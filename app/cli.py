@@ -17,7 +17,7 @@ def sync_perms() -> None:
     """Create FAB permissions for every view and make roles match the role matrix."""
     from app.security.sync import sync_roles
 
-    changed = sync_roles(current_app.appbuilder)
+    changed = sync_roles(current_app.appbuilder)  # type: ignore[attr-defined]
     click.echo(f"roles synchronised ({sum(changed.values())} permission changes)")
 
 
@@ -34,7 +34,7 @@ def seed(demo: bool) -> None:
 @audit_cli.command("verify")
 def verify() -> None:
     """Walk the hash chain: `OK <n> entries` (exit 0) or the first broken entry (exit 1)."""
-    from app.services.audit import verify_and_log
+    from app.audit.service import verify_and_log
 
     result = verify_and_log("flask audit verify")
     click.echo(result.message)

@@ -49,7 +49,7 @@ def server_url() -> tuple[str, object | None]:
     url = os.environ.get("DATABASE_URL")
     if url:
         return normalise_db_url(url), None
-    from app.embedded import start_postgres
+    from app.core.embedded import start_postgres
 
     handle, url = start_postgres(ROOT / "instance" / "bench-pg")
     return url, handle
@@ -58,7 +58,7 @@ def server_url() -> tuple[str, object | None]:
 def fresh_database(server: str, name: str) -> str:
     from sqlalchemy import create_engine, text
 
-    from app.embedded import with_database
+    from app.core.embedded import with_database
 
     admin = create_engine(with_database(server, "postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -142,9 +142,9 @@ def batches(rows: list[dict], size: int) -> list[list[dict]]:
 # --- the measured paths ---------------------------------------------------------------------------
 def service_append(app, groups: list[list[dict]]) -> float:
     """audit.record() per row, db.session.commit() per group, in a request context."""
-    from app.extensions import db
-    from app.services import audit
-    from app.services.actor import Actor
+    from app.audit import service as audit
+    from app.core.actor import Actor
+    from app.core.extensions import db
 
     actors = {p[0]: Actor(user_id=None, username=p[0], printed_name=p[1], roles=p[2]) for p in PEOPLE}
     started = time.perf_counter()
@@ -208,8 +208,8 @@ def raw_append(url: str, groups: list[list[dict]], async_commit: bool = False) -
 
 
 def verify(app):
-    from app.extensions import db
-    from app.services import audit
+    from app.audit import service as audit
+    from app.core.extensions import db
 
     with app.app_context():
         started = time.perf_counter()
@@ -220,9 +220,9 @@ def verify(app):
 
 
 def concurrent_writers(app, writers: int, rows_each: int) -> tuple[float, int]:
-    from app.extensions import db
-    from app.services import audit
-    from app.services.actor import Actor
+    from app.audit import service as audit
+    from app.core.actor import Actor
+    from app.core.extensions import db
 
     barrier = threading.Barrier(writers + 1)
     errors: list[BaseException] = []
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     url = fresh_database(server, args.db_name)
     app = make_app(url)
     with app.app_context():
-        from app.extensions import db
+        from app.core.extensions import db
 
         upgrade()
         db.session.execute(
@@ -322,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         t_service_a = service_append(app_async, actions)
         t_raw_a = raw_append(url, actions, async_commit=True)
         with app_async.app_context():
-            from app.extensions import db
+            from app.core.extensions import db
 
             db.engine.dispose()
     result, t_verify = verify(app)
@@ -366,10 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keep:
         from sqlalchemy import create_engine
 
-        from app.embedded import with_database
+        from app.core.embedded import with_database
 
         with app.app_context():
-            from app.extensions import db
+            from app.core.extensions import db
 
             db.engine.dispose()
         admin = create_engine(with_database(server, "postgres"), isolation_level="AUTOCOMMIT")

@@ -89,8 +89,8 @@ def stats(values: list[float]) -> tuple[float, float]:
 
 def derived_rows() -> list[tuple]:
     """(status, qc_status, qp_disposition, shipment_status, before, rank, released) per state."""
-    from app.domain.batch_fields import derive_history
-    from app.domain.batch_states import EXCEPTION_STATES, MAIN_PATH, POST_RELEASE, STATES
+    from app.batches.domain.fields import derive_history
+    from app.batches.domain.states import EXCEPTION_STATES, MAIN_PATH, POST_RELEASE, STATES
 
     rows = []
     for s in STATES:
@@ -235,7 +235,7 @@ def captured_sql(app, client, url, headers, params=None) -> list[tuple[str, dict
     with their parameters, to be replayed through psycopg."""
     from sqlalchemy import event
 
-    from app.extensions import db
+    from app.core.extensions import db
 
     with app.app_context():
         engine = db.engine
@@ -282,9 +282,9 @@ def floor(client, headers, runs) -> list[float]:
 
 
 def transitions_service(app, ids: list[int]) -> float:
-    from app.extensions import db
-    from app.services import batches
-    from app.services.actor import actor_from_user
+    from app.batches import service as batches
+    from app.core.actor import actor_from_user
+    from app.core.extensions import db
 
     with app.app_context():
         prod = actor_from_user(app.appbuilder.sm.find_user(username="prod"))

@@ -65,11 +65,13 @@ def ms(values: list[float]) -> str:
 def build(app, n_batches: int) -> list[int]:
     from flask_migrate import upgrade
 
-    from app.extensions import db
-    from app.models.master_data import Nuclide, Product
+    from app.batches import service as batches
+    from app.core.actor import actor_from_user
+    from app.core.extensions import db
+    from app.masterdata.models import Nuclide, Product
+    from app.qc import catalog as qc_catalog
+    from app.qc import templates as qc_templates
     from app.security.sync import sync_roles
-    from app.services import batches, qc_catalog, qc_templates
-    from app.services.actor import actor_from_user
     from seeds import run_seeds
 
     with app.app_context():
@@ -119,12 +121,12 @@ def build(app, n_batches: int) -> list[int]:
 
 
 def session_rows(app, batch_id: int) -> list[tuple[int, str, tuple[str, ...]]]:
-    from app.services import qc
+    from app.qc import service as qc
 
     with app.app_context():
         _, session = qc.get_session(batch_id)
         rows = [(r.id, r.result_type, r.options) for r in session.results]
-        from app.extensions import db
+        from app.core.extensions import db
 
         db.session.remove()
     return rows

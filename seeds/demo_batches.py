@@ -3,8 +3,8 @@
 Ten batches across the stages (closed, dispatched, released and dispensing, waiting for QP release,
 waiting for QC, on hold, rejected after an OOS result, cancelled, scheduled and planned for
 tomorrow), synthesised in the early morning site-local time (FDG 02:30-03:15, Ga-68 PSMA at 06:00,
-NaF at 06:30). Every move goes through `app.services.batches`, QC through the QC module's
-`run_batch_qc` and QP decisions through `app.services.release` with the QP's e-signature, so the
+NaF at 06:30). Every move goes through `app.batches.service`, QC through the QC module's
+`run_batch_qc` and QP decisions through `app.release.service` with the QP's e-signature, so the
 timelines, QC sessions and signatures are the same records a real day leaves.
 
 Times: batch events are stamped with the story's times (`batches.recorded_at`); audit rows, QC
@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models.batch import Batch
-from app.services import batches
-from app.services.actor import actor_from_user
+from app.batches import service as batches
+from app.batches.models import Batch
+from app.core.actor import actor_from_user
+from app.core.extensions import db
 
 FDG_NOTE = "FASTlab 2, cassette lot GE-FL2-5541; target 1, 55 µA for 45 min."
 
@@ -68,7 +68,7 @@ class _Story:
         return self
 
     def qp(self, day: int, hhmm: str, disposition: str, comment: str | None = None) -> _Story:
-        from app.services import release
+        from app.release import service as release
 
         at = self.clock.at(day, hhmm)
         with batches.recorded_at(at):

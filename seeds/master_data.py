@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models.master_data import (
+from app.audit import service as audit
+from app.core.actor import SYSTEM
+from app.core.extensions import db
+from app.masterdata.models import (
     Customer,
     CustomerUser,
     HotCell,
@@ -26,8 +28,6 @@ from app.models.master_data import (
     Site,
     Supplier,
 )
-from app.services import audit
-from app.services.actor import SYSTEM
 
 NUDAT = "NNDC NuDat 3.0 (ENSDF evaluated data), Brookhaven National Laboratory"
 DDEP = "DDEP recommended data (LNHB / BIPM-5 Table of Radionuclides)"

@@ -18,11 +18,12 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models.master_data import Product
-from app.models.qc import ProductQcTemplate, QcTestDefinition
-from app.services import qc_catalog, qc_templates
-from app.services.actor import SYSTEM, actor_from_user
+from app.core.actor import SYSTEM, actor_from_user
+from app.core.extensions import db
+from app.masterdata.models import Product
+from app.qc import catalog as qc_catalog
+from app.qc import templates as qc_templates
+from app.qc.models import ProductQcTemplate, QcTestDefinition
 
 # code, name_en, name_ar, method_en, method_ar, result_type, unit, decimal places, options
 CATALOG: tuple[tuple[Any, ...], ...] = (
@@ -431,7 +432,8 @@ def run_batch_qc(
     """
     import io
 
-    from app.services import qc, qc_attachments
+    from app.qc import attachments as qc_attachments
+    from app.qc import service as qc
 
     sm = current_app.appbuilder.sm
     who = actor_from_user(sm.find_user(username=analyst))

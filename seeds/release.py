@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
-from app.extensions import db
-from app.models.master_data import Product
-from app.models.release import QpProductAuthorisation
-from app.services import audit
-from app.services.actor import SYSTEM
+from app.audit import service as audit
+from app.core.actor import SYSTEM
+from app.core.extensions import db
+from app.masterdata.models import Product
+from app.release.models import QpProductAuthorisation
 
 DEMO_QPS = ("qp",)
 

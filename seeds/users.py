@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.services import audit
-from app.services.actor import SYSTEM
+from app.audit import service as audit
+from app.core.actor import SYSTEM
 
 DEMO_USERS = (
     # username, first name, last name, role

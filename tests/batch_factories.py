@@ -8,14 +8,14 @@ import itertools
 from flask import current_app
 from sqlalchemy import select
 
-from app.domain import batch_fields
-from app.domain.batch_states import EXCEPTION_STATES, MAIN_PATH, POST_RELEASE
-from app.extensions import db
-from app.models.batch import Batch, BatchEvent
-from app.models.esign import ESignature
-from app.models.master_data import Customer, HotCell, Nuclide, Product, Site
-from app.services import batches
-from app.services.actor import Actor, actor_from_user
+from app.batches import service as batches
+from app.batches.domain import fields as batch_fields
+from app.batches.domain.states import EXCEPTION_STATES, MAIN_PATH, POST_RELEASE
+from app.batches.models import Batch, BatchEvent
+from app.core.actor import Actor, actor_from_user
+from app.core.extensions import db
+from app.masterdata.models import Customer, HotCell, Nuclide, Product, Site
+from app.security.models import ESignature
 
 # The demo user who holds each role (seeds/users.py).
 USERS = {

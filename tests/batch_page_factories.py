@@ -17,11 +17,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 
-from app.domain.batch_states import POST_RELEASE
-from app.extensions import db
-from app.models.esign import ESignature
-from app.services import batches, qc_hooks
-from app.services.actor import Actor, actor_from_user
+from app.batches import hooks as qc_hooks
+from app.batches import service as batches
+from app.batches.domain.states import POST_RELEASE
+from app.core.actor import Actor, actor_from_user
+from app.core.extensions import db
+from app.security.models import ESignature
 
 # Who makes each move (to_status -> demo user), and the note a real person would write.
 BY = {

@@ -38,7 +38,7 @@ def _server_url() -> tuple[str, object | None]:
         from config import normalise_db_url
 
         return normalise_db_url(url), None
-    from app.embedded import start_postgres
+    from app.core.embedded import start_postgres
 
     handle, url = start_postgres(ROOT / "instance" / "test-pg")
     return url, handle
@@ -48,7 +48,7 @@ def _redis_url() -> tuple[str, object | None]:
     url = os.environ.get("TEST_REDIS_URL")
     if url:
         return url, None
-    from app.embedded import start_redis
+    from app.core.embedded import start_redis
 
     client, url = start_redis(Path(tempfile.mkdtemp(prefix="rp-redis-")))
     return url, client
@@ -56,7 +56,7 @@ def _redis_url() -> tuple[str, object | None]:
 
 @pytest.fixture(scope="session")
 def database_url():
-    from app.embedded import with_database
+    from app.core.embedded import with_database
 
     server_url, handle = _server_url()
     name = f"rp_test_{secrets.token_hex(4)}"
@@ -102,7 +102,7 @@ def app(test_config):
     from flask_migrate import upgrade
 
     from app import create_app
-    from app.extensions import db
+    from app.core.extensions import db
     from app.security.sync import sync_roles
     from seeds import run_seeds
 
@@ -126,7 +126,7 @@ def rolled_back(application):
 
     Commits inside become savepoints. Works for the session `app` and for `make_app` variants.
     """
-    from app.extensions import db
+    from app.core.extensions import db
 
     with application.app_context():
         engines = db.engines
@@ -189,7 +189,7 @@ def client(app, db_session):
 
 
 def truncate_business_tables(app) -> None:
-    from app.extensions import db
+    from app.core.extensions import db
 
     with app.app_context():
         names = [
@@ -217,7 +217,7 @@ def _kept_tables_with_id(app) -> list[str]:
     an integer `id`, so rows a committed test added can be told apart and removed."""
     from sqlalchemy import Integer
 
-    from app.extensions import db
+    from app.core.extensions import db
 
     with app.app_context():
         return [
@@ -231,7 +231,7 @@ def _kept_tables_with_id(app) -> list[str]:
 
 
 def snapshot_kept_tables(app) -> dict[str, int]:
-    from app.extensions import db
+    from app.core.extensions import db
 
     tables = _kept_tables_with_id(app)
     with app.app_context(), db.engine.connect() as conn:
@@ -245,7 +245,7 @@ def remove_rows_added_since(app, snapshot: dict[str, int]) -> None:
     """Delete what a committed test added to kept tables (users it created, its sign-ins in the audit
     trail, its signatures ...), so later tests see the same users and counts. The audit chain stays
     valid: only its tail goes. Triggers (append-only guards) are off for this connection only."""
-    from app.extensions import db
+    from app.core.extensions import db
 
     with app.app_context():
         with db.engine.begin() as conn:
@@ -259,7 +259,7 @@ def remove_rows_added_since(app, snapshot: dict[str, int]) -> None:
 def committed(app):
     """Real commits visible to other connections and threads. Afterwards business tables are emptied,
     rows added to kept tables are removed and reference data is seeded again."""
-    from app.extensions import db
+    from app.core.extensions import db
 
     snapshot = snapshot_kept_tables(app)
     with app.app_context():

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flask import current_app
 
-from app.services.actor import Actor, actor_from_user
+from app.core.actor import Actor, actor_from_user
 
 PASSWORD = "radiopharma-demo"
 
@@ -32,7 +32,7 @@ def actor(username: str) -> Actor:
 
 def make_batch(product_code: str = "FDG", *, to: str = "QC_PENDING"):
     """A batch of the product, moved through production by the right roles to QC_PENDING."""
-    from app.services import batches
+    from app.batches import service as batches
 
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)
     batch = batches.create_batch(product_code, start, start + dt.timedelta(hours=1), actor=actor("planner"))
@@ -49,14 +49,14 @@ def make_batch(product_code: str = "FDG", *, to: str = "QC_PENDING"):
 
 
 def results_by_code(batch_id: int):
-    from app.services import qc
+    from app.qc import service as qc
 
     _, session = qc.get_session(batch_id)
     return {r.test_code: r for r in session.results}
 
 
 def enter(batch_id: int, values: dict, username: str = "qc") -> None:
-    from app.services import qc
+    from app.qc import service as qc
 
     rows = results_by_code(batch_id)
     for code, data in values.items():
@@ -67,7 +67,7 @@ def attach_required(batch_id: int, username: str = "qc") -> None:
     """Upload a small PDF to every row whose line requires an attachment."""
     import io
 
-    from app.services import qc_attachments
+    from app.qc import attachments as qc_attachments
 
     for row in results_by_code(batch_id).values():
         if row.attachment_required and row.timing == "BEFORE_RELEASE":

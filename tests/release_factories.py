@@ -11,7 +11,7 @@ RELEASE_MEANING = "QP certification: released for human use"
 
 def batch_in_qp_review(product_code: str = "FDG", *, analyst: str = "qc", reviewer: str = "qcreview"):
     """A batch whose QC passed (entered by `analyst`, approved by `reviewer`), now in QP_REVIEW."""
-    from app.services import batches
+    from app.batches import service as batches
     from seeds.qc import run_batch_qc
 
     batch = make_batch(product_code)
@@ -49,9 +49,9 @@ def authorise(username: str, product_code: str = "FDG") -> None:
     """Grant a QP release rights for a product, as the admin would."""
     from sqlalchemy import select
 
-    from app.extensions import db
-    from app.models.master_data import Product
-    from app.services import release_rights
+    from app.core.extensions import db
+    from app.masterdata.models import Product
+    from app.release import rights as release_rights
 
     product = db.session.execute(select(Product).where(Product.code == product_code)).scalar_one()
     user = current_app.appbuilder.sm.find_user(username=username)
@@ -60,7 +60,7 @@ def authorise(username: str, product_code: str = "FDG") -> None:
 
 
 def release(batch_id: int, username: str = "qp", disposition: str = "RELEASE", **kw):
-    from app.services import release as service
+    from app.release import service
 
     kw.setdefault("password", PASSWORD)
     return service.decide_disposition(batch_id, disposition, actor=actor(username), **kw)

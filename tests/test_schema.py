@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 
 
 def _diffs(app, metadata=None):
-    from app.extensions import db
+    from app.core.extensions import db
 
     with app.app_context(), db.engine.connect() as conn:
         migrate_cfg = app.extensions["migrate"].configure_args
@@ -35,7 +35,7 @@ def test_migrated_database_matches_the_models(app):
 def test_comparison_notices_a_model_change_without_migration(app):
     from sqlalchemy import Column, MetaData, String
 
-    from app.extensions import db
+    from app.core.extensions import db
 
     copy = MetaData()
     for table in db.metadata.tables.values():
@@ -48,7 +48,7 @@ def test_comparison_notices_a_model_change_without_migration(app):
 def test_database_is_at_the_single_head(app):
     from alembic.script import ScriptDirectory
 
-    from app.extensions import db
+    from app.core.extensions import db
 
     with app.app_context():
         config = app.extensions["migrate"].migrate.get_config()

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     from rq import Queue, Worker
 
     from app import create_app
-    from app.extensions import db, get_redis
+    from app.core.extensions import db, get_redis
 
     app = create_app()
     if args.parent_pid:

@@ -19,8 +19,8 @@ from flask_appbuilder.security.sqla.models import Role, User
 from sqlalchemy import event
 from sqlalchemy.orm import Session, attributes
 
-from app.services import audit
-from app.services.actor import Actor, actor_from_user
+from app.audit import service as audit
+from app.core.actor import Actor, actor_from_user
 
 log = logging.getLogger(__name__)
 

@@ -32,13 +32,13 @@ from flask_appbuilder.security.utils import is_null_password
 from sqlalchemy import and_, func, select, text
 from werkzeug.security import check_password_hash
 
+from app.audit import service as audit
+from app.core.actor import Actor, actor_from_user
 from app.core.domain import DomainError, ValidationFailed
-from app.extensions import db
-from app.models.esign import SIGNATURE_SCOPES, ESignature, SignatureFailure
-from app.services import audit
-from app.services.actor import Actor, actor_from_user
-from app.tracing import current_trace_id
-from app.web import fmt_local, fmt_utc, to_local
+from app.core.extensions import db
+from app.core.tracing import current_trace_id
+from app.core.web import fmt_local, fmt_utc, to_local
+from app.security.models import SIGNATURE_SCOPES, ESignature, SignatureFailure
 
 INVALID_MESSAGE = "The password is not correct. The signature was not applied."
 
@@ -273,7 +273,7 @@ def _refuse_locked(
 
 
 def _notify_admins_of_lock(actor: Actor, failures: int, locked_until: dt.datetime) -> None:
-    from app.services.notifications import notify
+    from app.notifications.service import notify
 
     notify(
         "SIGNATURE_LOCKED",

@@ -11,7 +11,7 @@ from flask_appbuilder.utils.limit import Limit
 from flask_jwt_extended import JWTManager
 from flask_limiter.util import get_remote_address
 
-from app.api.errors import ApiErrorsMixin, error_response
+from app.core.api_errors import ApiErrorsMixin, error_response
 from app.security.audit_hooks import AuditedLoginMixin
 
 

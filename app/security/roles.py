@@ -74,7 +74,11 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         "QcTemplate": READ,
         "QcSession": READ,
     },
-    "Dispensing": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export"), "QcSession": READ},
+    "Dispensing": {
+        **_INTERNAL_READ,
+        "Batch": ("can_read", "can_transition", "can_export"),
+        "QcSession": READ,
+    },
     "Logistics": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export"), "QcSession": READ},
     "Customer": {"Product": READ, "Batch": READ, "Notification": READ},
     "Auditor": {

@@ -34,8 +34,8 @@ def desired_permissions(appbuilder, role: str) -> set[tuple[str, str]]:
 
 def sync_roles(appbuilder) -> dict[str, int]:
     """Create missing permissions and roles; grant and revoke so each role equals the matrix."""
-    from app.services import audit
-    from app.services.actor import SYSTEM
+    from app.audit import service as audit
+    from app.core.actor import SYSTEM
 
     sm = appbuilder.sm
     session = sm.session

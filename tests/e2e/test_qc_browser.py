@@ -36,8 +36,8 @@ def attach(page, name: str, tmp_path) -> None:
 def test_analyst_enters_fdg_results_submits_and_reviewer_approves(
     app, browser, base_url, tmp_path, committed
 ):
-    from app.models.batch import Batch
-    from app.models.qc import BatchQcSession
+    from app.batches.models import Batch
+    from app.qc.models import BatchQcSession
 
     batch = make_batch("FDG")
     batch_id = batch.id

@@ -18,8 +18,8 @@ def _forget_signature_failures(app):
     yield
     from sqlalchemy import delete
 
-    from app.extensions import db
-    from app.models.esign import SignatureFailure
+    from app.core.extensions import db
+    from app.security.models import SignatureFailure
 
     with app.app_context():
         qp = app.appbuilder.sm.find_user(username="qp")

@@ -1,4 +1,4 @@
-/* The signature dialog (app/templates/esign/macros.html): posts in the background and shows the
+/* The signature dialog (app/templates/security/esign_macros.html): posts in the background and shows the
    server's userMessage inside the dialog. Loaded once per dialog; runs once per page. */
 (function () {
   "use strict";

@@ -1,5 +1,5 @@
 /* QC template builder: lines grid with drag-and-drop order, criteria builder with live preview.
- * The criteria text here mirrors app/domain/qc_rules.criteria_text (the server regenerates and
+ * The criteria text here mirrors app/qc/domain/rules.criteria_text (the server regenerates and
  * validates everything on save; this is only the preview). */
 (function ($) {
   "use strict";

@@ -1,0 +1,53 @@
+"""The seam between the batch lifecycle and QC, inverted so that `batches` never imports `qc`.
+
+The batch machine needs four things from QC: make the new batch's QC session (a snapshot of the
+product's ACTIVE template), the QC session status of one batch or of many, and the
+session in a few words for the journey page. QC sits above
+batches (its outcome moves batches through `app.batches.service`), so QC registers its
+implementation here at start-up (`app.qc.register`). Without a registered gate a batch has no QC
+session and never passes QC: the gate fails closed, never open.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class QcGate(Protocol):
+    def create_session_for_batch(self, batch: Any) -> Any: ...
+
+    def session_status_for_batch(self, batch: Any) -> str | None: ...
+
+    def session_statuses_for_batches(self, batch_ids: list[int]) -> dict[int, str]: ...
+
+    def journey_summary(self, batch_id: int) -> dict[str, Any] | None: ...
+
+
+_gate: QcGate | None = None
+
+
+def register_qc_gate(gate: QcGate) -> None:
+    """Called once by the QC part when the app starts."""
+    global _gate
+    _gate = gate
+
+
+def on_batch_created(batch: Any) -> None:
+    """Snapshot the product's ACTIVE QC template into the batch's QC session (same transaction)."""
+    if _gate is not None:
+        _gate.create_session_for_batch(batch)
+
+
+def qc_session_status(batch: Any) -> str | None:
+    """The batch's QC session status (e.g. QC_PASSED), or None when the batch has no session."""
+    return _gate.session_status_for_batch(batch) if _gate is not None else None
+
+
+def qc_session_statuses(batch_ids: list[int]) -> dict[int, str]:
+    """The same for many batches at once (one query), e.g. for a page of the batch list."""
+    return _gate.session_statuses_for_batches(batch_ids) if _gate is not None else {}
+
+
+def qc_journey_summary(batch_id: int) -> dict[str, Any] | None:
+    """The QC session in a few words for the journey page, or None without one."""
+    return _gate.journey_summary(batch_id) if _gate is not None else None

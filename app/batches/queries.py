@@ -1,0 +1,447 @@
+"""Reading batches: the filtered list, one batch with its computed journey fields, the timeline and
+the KPI cards. The API returns these dicts as JSON; the pages (issue 4) render the same dicts.
+
+Who sees what: internal roles see every batch and every event field; a hospital user (Customer role
+only) sees only batches linked to their hospital (`batch_customer`), gets 404 for any other, and
+never sees event metadata or trace ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.batches.domain import flow as batch_flow
+from app.batches.domain import journey as batch_journey
+from app.batches.domain.states import EXCEPTION_STATES, label
+from app.batches.filters import ListQuery
+from app.batches.models import Batch, BatchEvent, Deviation, batch_customer
+from app.batches.service import batch_context
+from app.core.actor import Actor
+from app.core.domain import NotFound
+from app.core.extensions import db
+from app.masterdata.models import Customer, CustomerUser, HotCell, Product, Site
+
+CUSTOMER_ROLE = "Customer"
+AWAITING_QC = ("QC_PENDING", "QC_IN_PROGRESS")
+AWAITING_QP = ("QC_PASSED", "QP_REVIEW")
+ACTIVE_EXCEPTIONS = ("ON_HOLD", "FAILED_QC", "DEVIATION_OPEN")
+
+
+# --- who is looking ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Viewer:
+    actor: Actor
+    restricted: bool = False  # a hospital user: own batches only, no metadata
+    customer_id: int | None = None
+    roles: tuple[str, ...] = field(default_factory=tuple)
+
+
+def viewer_for(actor: Actor) -> Viewer:
+    """Internal unless the person holds only the Customer role."""
+    restricted = CUSTOMER_ROLE in actor.roles and all(r == CUSTOMER_ROLE for r in actor.roles)
+    customer_id = actor.customer_id
+    if restricted and customer_id is None and actor.user_id is not None:
+        customer_id = db.session.execute(
+            select(CustomerUser.customer_id).where(CustomerUser.user_id == actor.user_id)
+        ).scalar()
+    return Viewer(actor=actor, restricted=restricted, customer_id=customer_id, roles=actor.roles)
+
+
+def _visible(viewer: Viewer) -> ColumnElement[bool] | None:
+    if not viewer.restricted:
+        return None
+    if viewer.customer_id is None:
+        return false()
+    return exists().where(
+        batch_customer.c.batch_id == Batch.id, batch_customer.c.customer_id == viewer.customer_id
+    )
+
+
+# --- the list ----------------------------------------------------------------------------------
+_ITEM_COLUMNS = (
+    Batch.id,
+    Batch.batch_no,
+    Batch.status,
+    Batch.qc_status,
+    Batch.qp_disposition,
+    Batch.shipment_status,
+    Batch.status_before_exception,
+    Batch.planned_start_at,
+    Batch.planned_end_at,
+    Batch.actual_start_at,
+    Batch.actual_end_at,
+    Batch.released_at,
+    Batch.planned_activity_mbq,
+    Batch.actual_yield_mbq,
+    Batch.created_at,
+    Batch.updated_at,
+    Batch.version,
+    Batch.owner_id,
+    Product.id.label("product_id"),
+    Product.code.label("product_code"),
+    Product.name_en.label("product_name"),
+    Site.id.label("site_id"),
+    Site.code.label("site_code"),
+    Site.name.label("site_name"),
+    HotCell.id.label("hot_cell_id"),
+    HotCell.code.label("hot_cell_code"),
+    HotCell.name.label("hot_cell_name"),
+    HotCell.module_type.label("hot_cell_module"),
+    User.first_name.label("owner_first"),
+    User.last_name.label("owner_last"),
+)
+
+
+def _item_select():
+    return (
+        select(*_ITEM_COLUMNS)
+        .join(Product, Product.id == Batch.product_id)
+        .join(Site, Site.id == Batch.site_id)
+        .outerjoin(HotCell, HotCell.id == Batch.hot_cell_id)
+        .outerjoin(User, User.id == Batch.owner_id)
+    )
+
+
+_DATE_COLUMNS = {
+    "planned": Batch.planned_start_at,
+    "production": Batch.actual_start_at,
+    "release": Batch.released_at,
+}
+_SORTS = {
+    "planned_at": (Batch.planned_start_at,),
+    "status": (Batch.status_rank, Batch.planned_start_at),
+    "updated_at": (Batch.updated_at,),
+}
+
+
+def _conditions(query: ListQuery, viewer: Viewer) -> list[ColumnElement[bool]]:
+    c: list[ColumnElement[bool]] = []
+    for column, values in (
+        (Batch.status, query.statuses),
+        (Batch.product_id, query.product_ids),
+        (Batch.site_id, query.site_ids),
+        (Batch.hot_cell_id, query.hot_cell_ids),
+        (Batch.qc_status, query.qc_statuses),
+        (Batch.qp_disposition, query.qp_dispositions),
+        (Batch.shipment_status, query.shipment_statuses),
+    ):
+        if values:
+            c.append(column.in_(values))
+    if query.exceptions_only:
+        c.append(Batch.status.in_(EXCEPTION_STATES))
+    date_column = _DATE_COLUMNS[query.date_field]
+    if query.date_from is not None:
+        c.append(date_column >= query.date_from)
+    if query.date_to is not None:
+        c.append(date_column < query.date_to)
+    if query.q:
+        # Batch numbers are upper case: a plain LIKE on the upper-cased text is case-insensitive and
+        # four times cheaper than ILIKE on a full scan (no trigram index on the embedded server).
+        escaped = query.q.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        c.append(Batch.batch_no.like(f"%{escaped}%", escape="\\"))
+    if query.mine:
+        c.append(Batch.owner_id == viewer.actor.user_id if viewer.actor.user_id else false())
+    if query.customer_ids:
+        c.append(
+            exists().where(
+                batch_customer.c.batch_id == Batch.id, batch_customer.c.customer_id.in_(query.customer_ids)
+            )
+        )
+    visible = _visible(viewer)
+    if visible is not None:
+        c.append(visible)
+    return c
+
+
+def list_batches(query: ListQuery, actor: Actor) -> dict[str, Any]:
+    """One page of batches matching the filters, in the asked order, with the total count."""
+    viewer = viewer_for(actor)
+    conditions = _conditions(query, viewer)
+    keys = _SORTS[query.sort] + (Batch.id,)
+    order = [k.desc() if query.order == "desc" else k.asc() for k in keys]
+    rows = db.session.execute(
+        _item_select()
+        .where(*conditions)
+        .order_by(*order)
+        .limit(query.page_size)
+        .offset((query.page - 1) * query.page_size)
+    ).all()
+    if query.page == 1 and len(rows) < query.page_size:
+        total = len(rows)  # the whole result is on this page: no count needed
+    else:
+        total = db.session.execute(select(func.count()).select_from(Batch).where(*conditions)).scalar_one()
+    return {
+        "items": [_item(r) for r in rows],
+        "total": total,
+        "page": query.page,
+        "page_size": query.page_size,
+    }
+
+
+def _item(r) -> dict[str, Any]:
+    owner = " ".join(p for p in (r.owner_first, r.owner_last) if p) or None
+    return {
+        "id": r.id,
+        "batch_no": r.batch_no,
+        "status": r.status,
+        "status_label": label(r.status),
+        "is_exception": r.status in EXCEPTION_STATES,
+        "qc_status": r.qc_status,
+        "qp_disposition": r.qp_disposition,
+        "shipment_status": r.shipment_status,
+        "product": {"id": r.product_id, "code": r.product_code, "name": r.product_name},
+        "site": {"id": r.site_id, "code": r.site_code, "name": r.site_name},
+        "hot_cell": None
+        if r.hot_cell_id is None
+        else {
+            "id": r.hot_cell_id,
+            "code": r.hot_cell_code,
+            "name": r.hot_cell_name,
+            "module": r.hot_cell_module,
+        },
+        "owner": None if r.owner_id is None else {"id": r.owner_id, "name": owner},
+        "planned_start_at": r.planned_start_at,
+        "planned_end_at": r.planned_end_at,
+        "actual_start_at": r.actual_start_at,
+        "actual_end_at": r.actual_end_at,
+        "released_at": r.released_at,
+        "planned_activity_mbq": r.planned_activity_mbq,
+        "actual_yield_mbq": r.actual_yield_mbq,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+        "version": r.version,
+        **linked_counts(r.id),
+    }
+
+
+def linked_counts(batch_id: int) -> dict[str, Any]:
+    """Dose units, orders and shipments of a batch: zero until those modules exist (later issues)."""
+    return {
+        "dose_units": {"planned": 0, "dispensed": 0, "packed": 0, "shipped": 0},
+        "orders_count": 0,
+        "shipments_count": 0,
+        "delivery_window": None,
+    }
+
+
+# --- one batch ---------------------------------------------------------------------------------
+def get_visible(batch_id: int, actor: Actor) -> Batch:
+    """The batch if this person may see it; 404 otherwise (a hospital never learns it exists)."""
+    viewer = viewer_for(actor)
+    conditions = [Batch.id == batch_id]
+    visible = _visible(viewer)
+    if visible is not None:
+        conditions.append(visible)
+    batch = db.session.execute(select(Batch).where(*conditions)).scalar_one_or_none()
+    if batch is None:
+        raise NotFound("batch")
+    return batch
+
+
+def batch_detail(batch_id: int, actor: Actor) -> dict[str, Any]:
+    """The batch plus what the journey shows: milestones, next step, the caller's allowed actions,
+    dose-unit / order / shipment counts, linked hospitals and deviations (404 if not visible)."""
+    viewer = viewer_for(actor)
+    visible = _visible(viewer)
+    events_count = (
+        select(func.count()).select_from(BatchEvent).where(BatchEvent.batch_id == Batch.id).scalar_subquery()
+    )
+    row = db.session.execute(
+        _item_select()
+        .add_columns(events_count.label("events_count"))
+        .where(Batch.id == batch_id, *([visible] if visible is not None else []))
+    ).one_or_none()
+    if row is None:
+        raise NotFound("batch")
+    detail = _item(row)
+    ctx = batch_context(row)  # the row carries id, status and status_before_exception
+    allowed = (
+        []
+        if viewer.restricted
+        else batch_flow.allowed_actions(
+            ctx, actor.roles, allow_admin_override=bool(current_app.config.get("ALLOW_ADMIN_OVERRIDE"))
+        )
+    )
+    step = batch_flow.next_step(ctx)
+    prior = row.status_before_exception
+    detail.update(
+        status_before_exception=prior,
+        status_before_exception_label=label(prior) if prior else None,
+        qc_session_status=ctx.qc_session_status,
+        milestones=batch_journey.milestones(row.status, prior, _reached(batch_id)),
+        next_step=None if step is None else _next_step(step, allowed),
+        allowed_actions=[a.as_dict() for a in allowed],
+        customers=_customers(batch_id, viewer),
+        deviations=[] if viewer.restricted else _deviations(batch_id),
+        events_count=row.events_count,
+    )
+    return detail
+
+
+def _next_step(step: batch_flow.Transition, allowed: list[batch_flow.Action]) -> dict[str, Any]:
+    return {
+        "title": step.label,
+        "to_status": step.dest,
+        "to_status_label": label(step.dest),
+        "owner_roles": list(step.roles),
+        "owner_role": " or ".join(step.roles),
+        "automatic": step.roles == (batch_flow.SYSTEM_ROLE,),
+        "you_can": any(a.trigger == step.trigger and a.to_status == step.dest for a in allowed),
+    }
+
+
+def _reached(batch_id: int) -> dict[str, batch_journey.Reached]:
+    """The latest event into each status (one row per status, from the batch's event index)."""
+    rows = db.session.execute(
+        select(
+            BatchEvent.to_status,
+            BatchEvent.occurred_at,
+            BatchEvent.actor_name,
+            BatchEvent.actor_role,
+            BatchEvent.note,
+        )
+        .where(BatchEvent.batch_id == batch_id, BatchEvent.to_status.is_not(None))
+        .order_by(BatchEvent.to_status, BatchEvent.occurred_at.desc(), BatchEvent.id.desc())
+        .distinct(BatchEvent.to_status)
+    ).all()
+    return {
+        r.to_status: batch_journey.Reached(r.occurred_at, r.actor_name, r.actor_role, r.note) for r in rows
+    }
+
+
+def _customers(batch_id: int, viewer: Viewer) -> list[dict[str, Any]]:
+    query = (
+        select(Customer.id, Customer.code, Customer.name)
+        .join(batch_customer, batch_customer.c.customer_id == Customer.id)
+        .where(batch_customer.c.batch_id == batch_id)
+        .order_by(Customer.code)
+    )
+    if viewer.restricted:  # a hospital sees itself, not the other hospitals served by the batch
+        query = query.where(Customer.id == viewer.customer_id)
+    return [{"id": r.id, "code": r.code, "name": r.name} for r in db.session.execute(query)]
+
+
+def _deviations(batch_id: int) -> list[dict[str, Any]]:
+    rows = db.session.execute(select(Deviation).where(Deviation.batch_id == batch_id).order_by(Deviation.id))
+    return [deviation_dict(d) for d in rows.scalars()]
+
+
+def deviation_dict(d: Deviation) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "batch_id": d.batch_id,
+        "status": d.status,
+        "reason": d.reason,
+        "from_status": d.from_status,
+        "opened_by": d.opened_by_name,
+        "opened_at": d.opened_at,
+        "closed_by": d.closed_by_name,
+        "closed_at": d.closed_at,
+        "closing_note": d.closing_note,
+    }
+
+
+# --- the timeline ------------------------------------------------------------------------------
+def batch_events(batch_id: int, actor: Actor) -> list[dict[str, Any]]:
+    """Every event of a visible batch, oldest first; metadata and trace ids for internal roles only."""
+    viewer = viewer_for(actor)
+    visible = _visible(viewer)
+    if not db.session.execute(
+        select(Batch.id).where(Batch.id == batch_id, *([visible] if visible is not None else []))
+    ).first():
+        raise NotFound("batch")
+    rows = db.session.execute(
+        select(BatchEvent.__table__)
+        .where(BatchEvent.batch_id == batch_id)
+        .order_by(BatchEvent.occurred_at, BatchEvent.id)
+    ).all()
+    return [_event_dict(r, internal=not viewer.restricted) for r in rows]
+
+
+def _event_dict(r, *, internal: bool) -> dict[str, Any]:
+    out = {
+        "id": r.id,
+        "event_type": r.event_type,
+        "title": r.title,
+        "from_status": r.from_status,
+        "from_status_label": label(r.from_status) if r.from_status else None,
+        "to_status": r.to_status,
+        "to_status_label": label(r.to_status) if r.to_status else None,
+        "actor": {"id": r.actor_user_id, "name": r.actor_name, "role": r.actor_role},
+        "occurred_at": r.occurred_at,
+        "note": r.note,
+        "is_override": r.is_override,
+        "signature_id": r.signature_id,
+    }
+    if internal:
+        out["metadata"] = r._mapping["metadata"]
+        out["trace_id"] = r.trace_id
+    return out
+
+
+# --- KPI cards ---------------------------------------------------------------------------------
+def batch_metrics(actor: Actor, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The cards above the list, each with the filter that shows its batches."""
+    viewer = viewer_for(actor)
+    visible = _visible(viewer)
+    tz = ZoneInfo(current_app.config["SITE_TIMEZONE"])
+    now = now or dt.datetime.now(dt.UTC)
+    today = now.astimezone(tz).date()
+    day_start = dt.datetime.combine(today, dt.time(), tz)
+    week_ago = now - dt.timedelta(days=7)
+
+    def count(*conditions) -> Any:
+        where = [*conditions, *([visible] if visible is not None else [])]
+        return select(func.count()).select_from(Batch).where(*where).scalar_subquery()
+
+    released = and_(Batch.released_at >= week_ago, Batch.actual_end_at.is_not(None))
+    lead = (
+        select(func.avg(func.extract("epoch", Batch.released_at - Batch.actual_end_at) / 60))
+        .where(released, *([visible] if visible is not None else []))
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        select(
+            count(
+                Batch.planned_start_at >= day_start, Batch.planned_start_at < day_start + dt.timedelta(days=1)
+            ),
+            count(Batch.status.in_(AWAITING_QC)),
+            count(Batch.status.in_(AWAITING_QP)),
+            count(Batch.status.in_(ACTIVE_EXCEPTIONS)),
+            lead,
+            count(released),
+        )
+    ).one()
+    return {
+        "batches_today": row[0],
+        "awaiting_qc": row[1],
+        "awaiting_qp_release": row[2],
+        "on_hold_exceptions": row[3],
+        "avg_release_lead_time_min": None if row[4] is None else round(float(row[4]), 1),
+        "release_lead_time_batches": row[5],
+        "utilization": {
+            "reserved_min": None,
+            "committed_min": None,
+            "reason": "Capacity planning (reservations and delivery windows) is not enabled yet.",
+        },
+        "filters": {
+            "batches_today": {
+                "date_field": "planned",
+                "date_from": today.isoformat(),
+                "date_to": today.isoformat(),
+            },
+            "awaiting_qc": {"status": list(AWAITING_QC)},
+            "awaiting_qp_release": {"status": list(AWAITING_QP)},
+            "on_hold_exceptions": {"status": list(ACTIVE_EXCEPTIONS)},
+        },
+        "as_of": now,
+        "timezone": str(tz),
+    }

@@ -1,0 +1,100 @@
+"""Things every page needs: local-time filters, the health check, security headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from app.core.extensions import csrf, db, get_redis
+
+
+def site_tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["SITE_TIMEZONE"])
+
+
+def to_local(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(site_tz())
+
+
+def fmt_local(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    """Local time with the zone named, e.g. '22 Nov 2026 04:35 +03 (Asia/Riyadh)'."""
+    local = to_local(value)
+    if local is None:
+        return "—"
+    return f"{local.strftime(fmt)} {local.strftime('%Z')} ({current_app.config['SITE_TIMEZONE']})"
+
+
+def fmt_time(value: dt.datetime | None) -> str:
+    local = to_local(value)
+    return "—" if local is None else local.strftime("%H:%M")
+
+
+def fmt_utc(value: dt.datetime | None) -> str:
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%d %b %Y %H:%M:%S UTC")
+
+
+def init_web(app: Flask) -> None:
+    app.jinja_env.filters["local"] = fmt_local
+    app.jinja_env.filters["localtime"] = fmt_time
+    app.jinja_env.filters["utc"] = fmt_utc
+
+    @app.context_processor
+    def _site():
+        return {"site_timezone": app.config["SITE_TIMEZONE"]}
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.before_request
+    def _guard_fab_actions():
+        """FAB's ModelView `action` / `action_post` endpoints carry no view permission of their own:
+        they look the action up first (an unknown name raised a 500) and send a refused anonymous
+        caller to the index. Send anonymous callers to the login page and unknown actions to 404."""
+        endpoint = request.endpoint or ""
+        if not endpoint.endswith((".action", ".action_post")):
+            return None
+        view = getattr(current_app.view_functions.get(endpoint), "__self__", None)
+        if view is None or not hasattr(view, "actions"):
+            return None
+        if not current_user.is_authenticated:
+            login = current_app.appbuilder.sm.auth_view.__class__.__name__ + ".login"  # type: ignore[attr-defined]
+            return redirect(url_for(login, next=request.url))
+        name = (request.view_args or {}).get("name") or request.form.get("action")
+        if name not in view.actions:
+            abort(404)
+        return None
+
+    @app.get("/health")
+    @csrf.exempt
+    def health():
+        status = {"status": "ok", "db": "ok", "redis": "ok"}
+        code = 200
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:
+            db.session.rollback()
+            status.update(status="degraded", db="unreachable")
+            code = 503
+        try:
+            get_redis().ping()
+        except Exception:
+            status["redis"] = "unreachable"
+            if code == 200:
+                status["status"] = "degraded"
+        return jsonify(status), code

@@ -1,0 +1,10 @@
+"""The table registry: importing this module registers every part's tables on FAB's metadata
+(Alembic's autogenerate and the schema test read it). Parts are listed in their order."""
+
+from app.audit import models as audit  # noqa: F401
+from app.batches import models as batches  # noqa: F401
+from app.masterdata import models as masterdata  # noqa: F401
+from app.notifications import models as notifications  # noqa: F401
+from app.qc import models as qc  # noqa: F401
+from app.release import models as release  # noqa: F401
+from app.security import models as security  # noqa: F401

@@ -1,0 +1,1 @@
+"""Pure rules of this part: no Flask, no SQLAlchemy (tests/test_architecture.py enforces it)."""

@@ -1,1 +1,0 @@
-"""Reports and exports: KPI queries, CSV / XLSX / PDF (WeasyPrint), labels."""

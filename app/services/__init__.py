@@ -1,1 +1,0 @@
-"""One function per business action; each owns its transaction (see ARCHITECTURE.md)."""
