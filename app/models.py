@@ -3,8 +3,10 @@
 
 from app.audit import models as audit  # noqa: F401
 from app.batches import models as batches  # noqa: F401
+from app.capacity import models as capacity  # noqa: F401
 from app.masterdata import models as masterdata  # noqa: F401
 from app.notifications import models as notifications  # noqa: F401
+from app.orders import models as orders  # noqa: F401
 from app.qc import models as qc  # noqa: F401
 from app.release import models as release  # noqa: F401
 from app.security import models as security  # noqa: F401

@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -232,4 +233,20 @@ class SavedView(Model):
     __table_args__ = (
         CheckConstraint("length(btrim(name)) > 0", name="ck_saved_view_name"),
         Index("uq_saved_view_user_page_name", "user_id", "page", func.lower(name), unique=True),
+    )
+
+
+class BatchOrder(Model):
+    """An order planned into a batch (the planner links them; an order is in at most one batch)."""
+
+    __tablename__ = "batch_order"
+
+    batch_id = Column(Integer, ForeignKey("batch.id"), primary_key=True)
+    order_id = Column(Integer, ForeignKey("customer_order.id"), primary_key=True)
+    linked_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+    linked_by_name = Column(String(200), nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("order_id", name="uq_batch_order_order"),
+        Index("ix_batch_order_batch", "batch_id"),
     )

@@ -1,0 +1,112 @@
+"""The shipment lifecycle as data, and the chain of custody that accompanies it.
+
+A shipment moves PLANNED -> PACKED -> DISPATCHED -> DELIVERED. It may be cancelled, with a reason,
+while it is still in the house (PLANNED or PACKED); once handed to the courier it can only arrive.
+The chain of custody records who held the package: packed and sealed, handed to the courier,
+received at the hospital, in that order and once each (GDP: an unbroken chain of hand-overs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from app.core.domain import DomainError
+
+SHIPMENT_STATES = ("PLANNED", "PACKED", "DISPATCHED", "DELIVERED", "CANCELLED")
+SHIPMENT_STATE_LABELS = {
+    "PLANNED": "Planned",
+    "PACKED": "Packed",
+    "DISPATCHED": "Dispatched",
+    "DELIVERED": "Delivered",
+    "CANCELLED": "Cancelled",
+}
+FINAL_SHIPMENT_STATES = frozenset({"DELIVERED", "CANCELLED"})
+
+
+@dataclass(frozen=True)
+class ShipmentTransition:
+    trigger: str
+    source: str
+    dest: str
+    label: str  # the button
+    done: str  # for messages: "can't be dispatched"
+    needs_reason: bool = False
+    custody: str | None = None  # the chain-of-custody entry this move records
+
+
+# fmt: off
+SHIPMENT_TRANSITIONS: tuple[ShipmentTransition, ...] = (
+    ShipmentTransition("pack", "PLANNED", "PACKED", "Pack and seal", "packed", custody="PACKED"),
+    ShipmentTransition("dispatch", "PACKED", "DISPATCHED", "Hand to courier", "dispatched",
+                       custody="HANDED_TO_COURIER"),
+    ShipmentTransition("deliver", "DISPATCHED", "DELIVERED", "Confirm delivery", "delivered", custody="RECEIVED"),
+    ShipmentTransition("cancel", "PLANNED", "CANCELLED", "Cancel shipment", "cancelled", needs_reason=True),
+    ShipmentTransition("cancel", "PACKED", "CANCELLED", "Cancel shipment", "cancelled", needs_reason=True),
+)
+# fmt: on
+_BY_KEY = {(t.source, t.trigger): t for t in SHIPMENT_TRANSITIONS}
+_DONE = {t.trigger: t.done for t in SHIPMENT_TRANSITIONS}
+
+
+def shipment_state_label(status: str) -> str:
+    return SHIPMENT_STATE_LABELS.get(status, status)
+
+
+def allowed_shipment_transitions(status: str) -> tuple[ShipmentTransition, ...]:
+    """The moves open from `status` (the buttons a page shows)."""
+    return tuple(t for t in SHIPMENT_TRANSITIONS if t.source == status)
+
+
+def check_shipment_transition(status: str, trigger: str, reason: str | None = None) -> ShipmentTransition:
+    """The table row for `trigger` from `status`, or TRANSITION_NOT_ALLOWED (409) in words;
+    a cancellation without a reason is refused with NOTE_REQUIRED (422)."""
+    row = _BY_KEY.get((status, trigger))
+    if row is None:
+        raise DomainError("TRANSITION_NOT_ALLOWED", _refusal(status, trigger), 409)
+    if row.needs_reason and not (reason or "").strip():
+        raise DomainError("NOTE_REQUIRED", "Give a reason for cancelling this shipment.", 422)
+    return row
+
+
+def _refusal(status: str, trigger: str) -> str:
+    if trigger not in _DONE:
+        return f"'{trigger}' is not an action on a shipment."
+    message = f"A shipment that is {shipment_state_label(status)} can't be {_DONE[trigger]}."
+    open_moves = allowed_shipment_transitions(status)
+    if open_moves:
+        message += " Next: " + " or ".join(t.label.lower() for t in open_moves) + "."
+    return message
+
+
+# --- Chain of custody ---------------------------------------------------------------------------
+CUSTODY_KINDS = ("PACKED", "HANDED_TO_COURIER", "RECEIVED")
+CUSTODY_LABELS = {
+    "PACKED": "Packed and sealed",
+    "HANDED_TO_COURIER": "Handed to courier",
+    "RECEIVED": "Received by the hospital",
+}
+
+
+def custody_label(kind: str) -> str:
+    return CUSTODY_LABELS.get(kind, kind)
+
+
+def next_custody_kind(recorded: Sequence[str]) -> str | None:
+    """The entry the chain expects next, or None when it is complete."""
+    return CUSTODY_KINDS[len(recorded)] if len(recorded) < len(CUSTODY_KINDS) else None
+
+
+def check_custody_entry(recorded: Sequence[str], kind: str) -> None:
+    """A custody entry must be the next link of the chain: no gap, no repeat, no going back.
+
+    Refused with CUSTODY_OUT_OF_ORDER (409); an unknown kind with INVALID_CUSTODY_KIND (422).
+    """
+    if kind not in CUSTODY_KINDS:
+        raise DomainError("INVALID_CUSTODY_KIND", f"'{kind}' is not a chain-of-custody entry.", 422)
+    expected = next_custody_kind(recorded)
+    if kind != expected:
+        need = f"the next entry is “{custody_label(expected)}”" if expected else "the chain is complete"
+        raise DomainError(
+            "CUSTODY_OUT_OF_ORDER", f"“{custody_label(kind)}” can't be recorded now: {need}.", 409
+        )
