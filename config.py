@@ -46,7 +46,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalise_db_url(
         os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/radiopharma")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Every connection talks to PostgreSQL in UTC: timestamptz values come back as UTC instants, so no
+    # elapsed time can be taken between two wall-clock times of a zone with daylight saving.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "connect_args": {"options": "-c TimeZone=UTC"}}
     REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     SITE_TIMEZONE = os.environ.get("SITE_TIMEZONE", "Asia/Riyadh")
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", DEFAULT_DEMO_PASSWORD)
@@ -60,6 +62,10 @@ class Config:
     SIGNATURE_LOCK_MINUTES = int(os.environ.get("SIGNATURE_LOCK_MINUTES", "15"))
     SOD_ENFORCED = _bool("SOD_ENFORCED", True)  # the releasing QP did not enter/correct/review its QC
     PASSWORD_MIN_LENGTH = 12
+    # Capacity: how long a hold keeps a window's minutes. CAPACITY_LOCKS_DISABLED is a test-only
+    # switch (honoured only when TESTING) that proves the concurrency test can see a race.
+    RESERVATION_HOLD_MINUTES = int(os.environ.get("RESERVATION_HOLD_MINUTES", "15"))
+    CAPACITY_LOCKS_DISABLED = False
 
     # Flask-AppBuilder: migrations own the schema; permissions are synced by `flask rp sync-perms`.
     AUTH_TYPE = AUTH_DB

@@ -42,7 +42,9 @@ def enqueue_after_commit(func: Callable[..., Any], *args: Any, _queue: str = "de
     """Enqueue `func(*args, **kw)` on RQ after the current transaction commits (dropped on rollback).
 
     Extra keyword arguments go to `Queue.enqueue` unchanged, so RQ's own options (`job_id`, `retry`,
-    `job_timeout`, ...) work as documented by RQ. With no transaction open, enqueue at once.
+    `job_timeout`, ...) work as documented by RQ; `_at=<aware datetime>` schedules it for that instant
+    (`Queue.enqueue_at`, run by a worker started with the scheduler). With no transaction open,
+    enqueue at once.
     """
     session = _session()
     transaction = _current_transaction(session)
@@ -59,10 +61,16 @@ def pending_jobs(session: Session | None = None) -> list[tuple[str, Callable[...
 
 
 def _enqueue(queue_name: str, func: Callable[..., Any], args: tuple, kw: dict) -> None:
+    """`_at` (an aware datetime) in `kw` schedules the job for that instant (RQ `enqueue_at`)."""
     from app.core.extensions import get_queue
 
+    kw = dict(kw)
+    at = kw.pop("_at", None)
     try:
-        get_queue(queue_name).enqueue(func, *args, **kw)
+        if at is not None:
+            get_queue(queue_name).enqueue_at(at, func, *args, **kw)
+        else:
+            get_queue(queue_name).enqueue(func, *args, **kw)
     except Exception:  # the commit is done; a lost job must not turn a success into an error page
         log.exception("could not enqueue %s after commit", getattr(func, "__name__", func))
 
