@@ -35,12 +35,9 @@ TABS = (
 
 
 def _may(permission: str, resource: str) -> bool:
-    """Whether the signed-in user holds a permission; the user's permissions are read once per
-    request (FAB's has_access asks the database for every single check)."""
-    perms = g.get("rp_permissions")
-    if perms is None:
-        perms = g.rp_permissions = current_app.appbuilder.sm.get_user_permissions(g.user)
-    return (permission, resource) in perms
+    """Whether the signed-in user holds a permission (from the security manager's per-process
+    permission cache: no query per check)."""
+    return bool(current_app.appbuilder.sm.has_access(permission, resource))
 
 
 def _override_on() -> bool:

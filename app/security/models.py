@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_appbuilder import Model
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Integer, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Integer, String, Text, text
 
 SIGNATURE_SCOPES = (
     "BATCH_RELEASE",
@@ -41,3 +41,21 @@ class SignatureFailure(Model):
     failed_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
     scope = Column(String(40), nullable=False)
     entity_id = Column(String(64), nullable=True)
+
+
+class PermissionsVersion(Model):
+    """One row: bumped by database triggers (migration 0013) in the same transaction as any change to
+    roles, permissions or a user's roles, whatever wrote it (FAB's security views and APIs,
+    `flask rp sync-perms`, seeds, plain SQL). Each process caches permission sets per role set and
+    re-reads this version at most every couple of seconds (app/security/permission_cache.py).
+    Values come from a sequence, so a rolled-back bump is never reused for another state."""
+
+    __tablename__ = "rp_permissions_version"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="ck_rp_permissions_version_single_row"),
+        {"info": {"seeded": True}},  # kept by the test suite's truncation
+    )
+
+    id = Column(Integer, primary_key=True)
+    version = Column(BigInteger, nullable=False)
+    changed_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))

@@ -1,0 +1,222 @@
+"""Permission checks come from a per-process cache keyed by the database's permissions version.
+
+Rules (issue 16):
+- A protected API endpoint that does nothing sends at most one SQL statement per request (the user
+  with its roles), once the cache is warm and the version was read within the last ~2 s.
+- Every change to roles, permissions or a user's roles bumps the version in the same transaction,
+  whatever writes it (FAB's views and APIs, `flask rp sync-perms`, plain SQL).
+- A revoked permission takes effect in another process within 5 s.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from contextlib import contextmanager
+
+import pytest
+from flask_appbuilder.api import BaseApi, expose
+from flask_appbuilder.security.decorators import protect
+from sqlalchemy import event, text
+
+from tests.conftest import ROOT, Api, rolled_back
+
+MAX_STATEMENTS_PER_REQUEST = 1
+
+
+class _FloorApi(BaseApi):
+    """Does nothing but FAB's JWT and permission check."""
+
+    resource_name = "perm-cache-floor"
+    class_permission_name = "Batch"
+    method_permission_name = {"ping": "read"}
+
+    @expose("/", methods=["GET"])
+    @protect(allow_browser_login=True)
+    def ping(self):
+        return self.response(200, ok=True)
+
+
+@pytest.fixture(scope="module")
+def floor_app(app, make_app):
+    variant = make_app(RP_PERMISSIONS_VERSION_TTL_S=60.0)
+    with variant.app_context():
+        variant.appbuilder.add_api(_FloorApi)
+    return variant
+
+
+@contextmanager
+def counted(app):
+    from app.core.extensions import db
+
+    seen: list[str] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+
+def _version(session) -> int:
+    return session.execute(text("SELECT version FROM rp_permissions_version WHERE id = 1")).scalar_one()
+
+
+def test_protected_do_nothing_endpoint_sends_at_most_one_statement(floor_app):
+    with rolled_back(floor_app):
+        api = Api(floor_app.test_client(), "planner")
+        for _ in range(3):  # warm: version read, role permissions loaded
+            assert api.get("/api/v1/perm-cache-floor/").status_code == 200
+        with counted(floor_app) as seen:
+            for _ in range(20):
+                assert api.get("/api/v1/perm-cache-floor/").status_code == 200
+    per_request = len(seen) / 20
+    assert per_request <= MAX_STATEMENTS_PER_REQUEST, "\n---\n".join(seen[:6])
+
+
+def test_permission_denied_is_still_denied_from_the_cache(floor_app):
+    with rolled_back(floor_app):
+        api = Api(floor_app.test_client(), "planner")
+        assert api.get("/api/v1/perm-cache-floor/").status_code == 200
+        anonymous = floor_app.test_client()
+        assert anonymous.get("/api/v1/perm-cache-floor/").status_code == 401
+        hospital = Api(floor_app.test_client(), "hospital")
+        # Customer users read batches (their own); a role without Batch read gets 403.
+        sm = floor_app.appbuilder.sm
+        role = sm.add_role("NoBatchRead")
+        user = sm.find_user(username="hospital")
+        user.roles = [role]
+        sm.session.commit()
+        assert hospital.get("/api/v1/perm-cache-floor/").status_code == 403
+
+
+def test_every_change_to_roles_or_permissions_bumps_the_version_in_its_transaction(app_ctx, db_session):
+    sm = app_ctx.appbuilder.sm
+    start = _version(db_session)
+    role = sm.add_role("VersionProbe")
+    assert _version(db_session) != start
+    after_role = _version(db_session)
+    pv = sm.find_permission_view_menu("can_read", "Batch")
+    sm.add_permission_role(role, pv)
+    assert _version(db_session) != after_role
+    after_grant = _version(db_session)
+    db_session.execute(text("DELETE FROM ab_user_role WHERE id = -1"))  # plain SQL, even touching no row
+    assert _version(db_session) != after_grant
+
+
+def test_sync_perms_bumps_the_version(app_ctx, db_session):
+    from app.security.sync import sync_roles
+
+    sm = app_ctx.appbuilder.sm
+    role = sm.find_role("Planner")
+    role.permissions = role.permissions[1:]  # drift from the matrix
+    db_session.commit()
+    before = _version(db_session)
+    assert sync_roles(app_ctx.appbuilder).get("Planner")
+    assert _version(db_session) != before
+
+
+def test_revoking_in_this_process_applies_at_once(floor_app):
+    with rolled_back(floor_app) as session:
+        api = Api(floor_app.test_client(), "planner")
+        assert api.get("/api/v1/perm-cache-floor/").status_code == 200
+        sm = floor_app.appbuilder.sm
+        role = sm.find_role("Planner")
+        role.permissions = [
+            pv for pv in role.permissions if (pv.permission.name, pv.view_menu.name) != ("can_read", "Batch")
+        ]
+        session.commit()
+        assert api.get("/api/v1/perm-cache-floor/").status_code == 403
+
+
+def test_a_rolled_back_grant_is_not_left_in_the_cache(floor_app):
+    sm = floor_app.appbuilder.sm
+    extra = ("can_verify", "AuditLog")
+    with rolled_back(floor_app) as session, floor_app.test_request_context():
+        planner = sm.find_role("Planner")
+        assert extra not in sm.cached_role_permissions([planner])
+        sm.add_permission_role(planner, sm.find_permission_view_menu(*extra))
+        session.commit()
+        assert extra in sm.cached_role_permissions([planner])
+    # Rolled back; the TTL (60 s here) has not run out, yet the grant is gone from the cache.
+    with rolled_back(floor_app), floor_app.test_request_context():
+        assert extra not in sm.cached_role_permissions([sm.find_role("Planner")])
+
+
+PROBE = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from config import TestConfig
+    from app import create_app
+    from flask_jwt_extended import create_access_token
+
+    class C(TestConfig):
+        SQLALCHEMY_DATABASE_URI = {db!r}
+        REDIS_URL = {redis!r}
+
+    app = create_app(C)
+    with app.app_context():
+        token = create_access_token(identity=str({uid}))
+    client = app.test_client()
+    headers = {{"Authorization": "Bearer " + token}}
+    ready = False
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        status = client.get("/api/v1/batches/999999999", headers=headers).status_code
+        if status != 403 and not ready:
+            ready = True
+            print("READY", status, flush=True)
+        elif status == 403 and ready:
+            print("DENIED", time.time(), flush=True)
+            break
+        time.sleep(0.05)
+    """
+)
+
+
+def test_revoked_permission_applies_in_another_process_within_5_seconds(
+    app, committed, database_url, redis_url
+):
+    from flask_appbuilder.security.sqla.models import Role
+
+    sm = app.appbuilder.sm
+    with app.app_context():
+        role = sm.add_role("CacheProbe")
+        sm.add_permission_role(role, sm.find_permission_view_menu("can_read", "Batch"))
+        user = sm.add_user("cacheprobe", "Cache", "Probe", "cacheprobe@example.org", [role], "x" * 16)
+        uid, role_id = user.id, role.id
+        committed.commit()
+    script = PROBE.format(root=str(ROOT), db=database_url, redis=redis_url, uid=uid)
+    probe = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DEMO_MODE": "1"},
+    )
+    try:
+        line = probe.stdout.readline()
+        assert line.startswith("READY"), line + probe.stderr.read()
+        assert line.split()[1] == "404"
+        time.sleep(2.5)  # the other process's version check is now a while old
+        with app.app_context():
+            role = committed.get(Role, role_id)
+            role.permissions = []
+            committed.commit()
+            revoked_at = time.time()
+        line = probe.stdout.readline()
+        assert line.startswith("DENIED"), line + probe.stderr.read()
+        assert float(line.split()[1]) - revoked_at < 5.0
+    finally:
+        probe.kill()
+        probe.wait()
