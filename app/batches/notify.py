@@ -1,6 +1,8 @@
-"""Who hears about a batch move (requirements 2.5): QC pending, released / held / rejected,
-dispensing completed, dispatched. Rows are written in the caller's transaction by `notify()`;
-e-mails go out only after it commits.
+"""Who hears about a batch move (requirements 2.5): QC pending, released / held / rejected go
+through the notification catalogue (`notify_event`: Admin's EN/AR templates, its recipients);
+dispensing completed and dispatched keep their free-text notice until the dispensing and logistics
+parts send their own events. Rows are written in the caller's transaction; e-mails go out only
+after it commits.
 """
 
 from __future__ import annotations
@@ -12,22 +14,18 @@ from app.batches.models import Batch, batch_customer
 from app.core.actor import Actor
 from app.core.extensions import db
 from app.masterdata.models import CustomerUser
-from app.notifications.service import notify
+from app.notifications.service import notify, notify_event
 
-# to_status -> (kind, title template, roles told)
+# to_status -> catalogue event (recipients and wording live in app/notifications/events.py)
+_EVENTS = {
+    "QC_PENDING": "BATCH_QC_PENDING",
+    "RELEASED": "BATCH_RELEASED",
+    "ON_HOLD": "BATCH_ON_HOLD",
+    "REJECTED": "BATCH_REJECTED",
+}
+
+# to_status -> (kind, title template, roles told) for the moves not yet in the catalogue
 _WHO = {
-    "QC_PENDING": ("BATCH_QC_PENDING", "{no} is waiting for QC", ("QC Analyst", "QC Manager")),
-    "RELEASED": ("BATCH_RELEASED", "{no} was released by the QP", ("Dispensing", "Logistics", "Planner")),
-    "ON_HOLD": (
-        "BATCH_ON_HOLD",
-        "{no} was put on hold",
-        ("Dispensing", "Logistics", "Planner", "Production", "QC Manager"),
-    ),
-    "REJECTED": (
-        "BATCH_REJECTED",
-        "{no} was rejected",
-        ("Dispensing", "Logistics", "Planner", "Production", "QC Manager"),
-    ),
     "DISPENSED": ("BATCH_DISPENSED", "Dispensing of {no} is complete", ("Logistics", "Planner")),
     "DISPATCHED": ("BATCH_DISPATCHED", "{no} was dispatched", ("Planner", "QP")),
 }
@@ -35,6 +33,21 @@ _WHO = {
 
 def notify_after_move(batch: Batch, source: str, dest: str, actor: Actor, note: str | None) -> None:
     """Queue the notifications a move causes (same transaction as the move)."""
+    if dest in _EVENTS:
+        notify_event(
+            _EVENTS[dest],
+            f"/batches/{batch.id}",
+            {
+                "batch_no": batch.batch_no,
+                "product": batch.product.code if batch.product is not None else "",
+                "from_status": label(source),
+                "actor": actor.printed_name,
+                "note": note or "",
+            },
+            entity_type="Batch",
+            entity_id=batch.id,
+        )
+        return
     who = _WHO.get(dest)
     if who is None:
         return

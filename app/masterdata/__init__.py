@@ -9,3 +9,17 @@ def register(appbuilder) -> None:
 
     views.register(appbuilder)
     api.register(appbuilder)
+    from app.notifications.service import register_customer_users
+
+    register_customer_users(customer_user_ids)  # notifications sit below us: they ask through this hook
+
+
+def customer_user_ids(customer_id: int) -> list[int]:
+    """The user accounts of one hospital (what a customer-facing notification reaches)."""
+    from sqlalchemy import select
+
+    from app.core.extensions import db
+    from app.masterdata.models import CustomerUser
+
+    query = select(CustomerUser.user_id).where(CustomerUser.customer_id == customer_id)
+    return [int(u) for u in db.session.execute(query).scalars()]

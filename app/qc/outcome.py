@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from app.audit import service as audit
 from app.core.actor import Actor
 from app.core.extensions import db
-from app.notifications.service import notify
+from app.notifications.service import notify, notify_event
 from app.qc.domain import session_flow as flow
 from app.qc.domain.rules import display_value
 from app.qc.models import BatchQcResult, BatchQcSession, OosCase
@@ -156,12 +156,20 @@ def _after_release_progress(batch: Any, session: BatchQcSession, result: BatchQc
         )
         _open_oos(batch, session, [result], actor, f"After-release test failed: {result.fail_reason}")
         _event(batch, f"After-release QC Failed: {result.test_name_en}", actor, note=result.fail_reason)
-        notify(
-            "QC_AFTER_RELEASE_FAILED",
-            f"After-release QC failed on {batch.batch_no}: {result.test_name_en}",
-            f"{result.test_name_en} = {value_text(result)} ({result.fail_reason}). The batch may already be "
-            "with patients: the QP decides on hold or recall. An OOS case was opened.",
-            roles=("QP", "QC Manager"),
+        # The batch may already be with patients: logistics opens the recall (issue 11), same transaction.
+        from app.batches import extensions_hooks
+
+        extensions_hooks.after_release_failed(batch, f"{result.test_name_en}: {result.fail_reason}", actor)
+        notify_event(  # the batch may already be with patients: the QP decides on hold or recall
+            "OOS_OPENED",
+            f"/batches/{batch.id}",
+            {
+                "batch_no": batch.batch_no,
+                "product": batch.product.code if batch.product is not None else "",
+                "test": f"{result.test_name_en} (after release)",
+                "value": value_text(result),
+                "criterion": result.criteria_display_en,
+            },
             entity_type="Batch",
             entity_id=batch.id,
         )
@@ -247,12 +255,16 @@ def _failed(
         _move_batch(batch, target, actor, note=f"QC failed — {summary}"[:2000])
     else:
         _event(batch, "QC Session Failed", actor, note=summary)
-    notify(
+    notify_event(
         "QC_FAILED",
-        f"QC failed on {batch.batch_no}",
-        f"QC of {batch.batch_no} failed ({summary}). The batch is "
-        f"{'on hold' if target == 'ON_HOLD' else 'blocked as Failed QC'}; an OOS investigation was opened.",
-        roles=("QC Manager", "QP"),
+        f"/batches/{batch.id}",
+        {
+            "batch_no": batch.batch_no,
+            "product": batch.product.code if batch.product is not None else "",
+            "summary": summary,
+            "outcome": "on hold" if target == "ON_HOLD" else "blocked as Failed QC",
+            "actor": actor.printed_name,
+        },
         entity_type="Batch",
         entity_id=batch.id,
     )
