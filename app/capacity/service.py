@@ -374,9 +374,14 @@ def hold_reservation(
             raise ValidationFailed(
                 "Choose a slot in this window.", {"slot_id": ["Required for this window."]}
             )
-        if isinstance(dose_count, bool) or not isinstance(dose_count, int):
+        if (
+            isinstance(dose_count, bool)
+            or not isinstance(dose_count, int)
+            or not 1 <= dose_count <= rules.MAX_DOSES_PER_RESERVATION
+        ):
             raise ValidationFailed(
-                "dose_count must be a whole number.", {"dose_count": ["Not a whole number."]}
+                f"The number of doses must be a whole number from 1 to {rules.MAX_DOSES_PER_RESERVATION}.",
+                {"dose_count": ["Not a whole number in range."]},
             )
         check_booking_open(window, now)
         standard = rules.time_standard_in_force(

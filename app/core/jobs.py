@@ -178,3 +178,32 @@ def job(func: Callable[..., Any]) -> Callable[..., Any]:
                 db.session.remove()
 
     return wrapper
+
+
+# --- periodic jobs ------------------------------------------------------------------------------
+# name -> (function, interval in seconds). Parts register theirs in `register(appbuilder)`; the
+# worker (app/jobs/worker.py) enqueues each one when its interval comes round.
+PERIODIC: dict[str, tuple[Callable[..., Any], int]] = {}
+
+
+def register_periodic(name: str, func: Callable[..., Any], every_seconds: int) -> None:
+    """Run `func()` every `every_seconds` on the worker (sweeps that catch what a lost job missed)."""
+    PERIODIC[name] = (func, every_seconds)
+
+
+def enqueue_due_periodic(connection: Any, now: float, queue_name: str = "default") -> list[str]:
+    """Enqueue the periodic jobs whose interval slot starts now. Each slot is claimed once in Redis
+    (SET NX), so several workers never run the same sweep twice for one interval."""
+    from rq import Queue
+
+    queue = Queue(queue_name, connection=connection)
+    started = []
+    for name, (func, every) in sorted(PERIODIC.items()):
+        slot = int(now // every)
+        if connection.set(f"rp:periodic:{name}:{slot}", "1", nx=True, ex=every * 2):
+            try:
+                queue.enqueue(func, job_id=f"periodic-{name}-{slot}", job_timeout=max(every, 60))
+                started.append(name)
+            except Exception:
+                log.exception("could not enqueue periodic job %s", name)
+    return started

@@ -30,6 +30,48 @@ def _exit_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _tick_periodic(connection, period_s: float = 5.0) -> None:
+    """Enqueue the parts' periodic jobs (app.core.jobs.PERIODIC) when their interval comes round."""
+    from app.core.jobs import enqueue_due_periodic
+
+    def tick() -> None:
+        while True:
+            try:
+                enqueue_due_periodic(connection, time.time())
+            except Exception:  # Redis briefly away: try again next tick
+                pass
+            time.sleep(period_s)
+
+    threading.Thread(target=tick, name="periodic-jobs", daemon=True).start()
+
+
+def wait_for_redis(
+    connection, *, first_delay_s: float = 1.0, max_delay_s: float = 30.0, tries: int | None = None
+) -> bool:
+    """Ping Redis until it answers, backing off up to `max_delay_s`: a Redis restart or outage must
+    not stop the worker (jobs written meanwhile wait in Redis or in the outbox sweep)."""
+    import logging
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    log = logging.getLogger("app.jobs.worker")
+    delay, attempt = first_delay_s, 0
+    while True:
+        attempt += 1
+        try:
+            connection.ping()
+            if attempt > 1:
+                log.warning("Redis is reachable again after %d attempts; the worker resumes", attempt)
+            return True
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            if tries is not None and attempt >= tries:
+                return False
+            log.warning("Redis unreachable (%s); the worker retries in %.0f s", exc, delay)
+            time.sleep(delay)
+            delay = min(max_delay_s, delay * 2)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="RadioPharma background job worker (RQ + scheduler).")
     parser.add_argument("queues", nargs="*", default=list(DEFAULT_QUEUES))
@@ -49,8 +91,18 @@ def main(argv: list[str] | None = None) -> None:
         connection = get_redis()
         db.engine.dispose()
         queues = [Queue(name, connection=connection) for name in args.queues]
-        worker = Worker(queues, connection=connection)
-        worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
+        if not args.burst:
+            _tick_periodic(connection)
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        while True:
+            wait_for_redis(connection)
+            try:
+                worker = Worker(queues, connection=connection)
+                worker.work(burst=args.burst, with_scheduler=True, logging_level="WARNING")
+                return
+            except RedisConnectionError:  # Redis went away mid-run: wait for it, then work again
+                continue
 
 
 if __name__ == "__main__":

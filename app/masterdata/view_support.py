@@ -253,6 +253,9 @@ class ServiceCrudMixin:
 
     reason_required = False
     edit_notice = ""  # shown above the edit form (why a reason is asked for)
+    # The module that writes: create / update / delete / Change / snapshot / label / entity_name.
+    # Another part's configuration pages (capacity admin) plug in their own service with the same shape.
+    crud_service: Any = service
 
     def _init_forms(self):
         super()._init_forms()
@@ -316,11 +319,15 @@ class ServiceCrudMixin:
                 item = self.datamodel.obj()
                 self._populate(form, item)
                 try:
-                    service.create(item)
+                    reason = form[REASON_FIELD].data if REASON_FIELD in form else None
+                    self.crud_service.create(item, reason=reason)
                 except DomainError as err:
                     self._show_refusal(form, err)
                 else:
-                    flash(f"{service.label(service.entity_name(item)).capitalize()} added.", "success")
+                    flash(
+                        f"{self.crud_service.label(self.crud_service.entity_name(item)).capitalize()} added.",
+                        "success",
+                    )
                     return None
             return self._get_add_widget(form=form, exclude_cols=exclude_cols)
         self.update_redirect()
@@ -342,20 +349,23 @@ class ServiceCrudMixin:
             valid = False
             if form.validate():
                 # The "before" image is taken before the form touches the record.
-                change = service.Change(
-                    before=service.snapshot(item),
+                change = self.crud_service.Change(
+                    before=self.crud_service.snapshot(item),
                     reason=form[REASON_FIELD].data if REASON_FIELD in form else None,
                     password=form[SIGNATURE_FIELD].data if SIGNATURE_FIELD in form else None,
                 )
                 self.process_form(form, False)
                 self._populate(form, item)
                 try:
-                    service.update(item, change)
+                    self.crud_service.update(item, change)
                 except DomainError as err:
                     self._show_refusal(form, err)
                     item = self.datamodel.get(pk, self._base_filters)
                 else:
-                    flash(f"{service.label(service.entity_name(item)).capitalize()} saved.", "success")
+                    flash(
+                        f"{self.crud_service.label(self.crud_service.entity_name(item)).capitalize()} saved.",
+                        "success",
+                    )
                     return None
         else:
             form = self.edit_form.refresh(obj=item)
@@ -373,11 +383,14 @@ class ServiceCrudMixin:
         if not item:
             abort(404)
         try:
-            service.delete(item)
+            self.crud_service.delete(item)
         except DomainError as err:
             flash(err.user_message, "danger")
         else:
-            flash(f"{service.label(service.entity_name(item)).capitalize()} deleted.", "success")
+            flash(
+                f"{self.crud_service.label(self.crud_service.entity_name(item)).capitalize()} deleted.",
+                "success",
+            )
         self.update_redirect()
 
 

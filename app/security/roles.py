@@ -17,6 +17,9 @@ MASTER_DATA = ("Nuclide", "Product", "Customer", "Site", "HotCell", "Supplier", 
 # Resources every signed-in internal role may read.
 _INTERNAL_READ = {name: READ for name in MASTER_DATA}
 _INTERNAL_READ["Notification"] = READ  # the bell: own notifications, mark as read
+_INTERNAL_READ["Reservation"] = READ  # capacity holds and the windows' remaining minutes
+# Booking capacity: hold minutes of a window, cancel a hold (capacity part).
+BOOKING = ("can_read", "can_create", "can_cancel")
 
 ROLE_DESCRIPTIONS: dict[str, str] = {
     "Admin": "Configuration, users and roles; overrides batch paths only when ALLOW_ADMIN_OVERRIDE is on.",
@@ -37,6 +40,9 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         **_INTERNAL_READ,
         "QcSession": READ,
         "Batch": ("can_read", "can_create", "can_transition", "can_export"),
+        "Reservation": BOOKING,
+        "CapacityAdmin": ("can_read", "can_generate"),
+        "CapacityBooking": ("can_book",),
     },
     "Production": {
         **_INTERNAL_READ,
@@ -80,7 +86,13 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         "QcSession": READ,
     },
     "Logistics": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export"), "QcSession": READ},
-    "Customer": {"Product": READ, "Batch": READ, "Notification": READ},
+    "Customer": {
+        "Product": READ,
+        "Batch": READ,
+        "Notification": READ,
+        "Reservation": BOOKING,
+        "CapacityBooking": ("can_book",),
+    },
     "Auditor": {
         **_INTERNAL_READ,
         "Batch": ("can_read", "can_export"),
