@@ -1,0 +1,520 @@
+"""What each role finds on its first screen: its work, most urgent first, each item with its next act.
+
+Every section reads through the query the part's own page uses (the batch list's `list_batches`, the
+QC worklist, the QP release queue, the audit trail's search), so the home page never counts
+differently from the page its button opens. A section's `empty` text says honestly that there is
+nothing to do (never a false zero for a feature that is not recorded).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import url_for
+from sqlalchemy import select
+
+from app.batches import queries as batch_queries
+from app.batches.filters import ListQuery
+from app.batches.models import Deviation
+from app.core.actor import Actor
+from app.core.extensions import db
+from app.core.web import fmt_local, site_tz
+
+ITEM_LIMIT = 8
+
+
+@dataclass
+class Item:
+    title: str
+    subtitle: str = ""
+    badge: tuple[str, str | None] | None = None  # (look kind, value) for the status badge macro
+    note: str = ""
+    tone: str = ""  # "", "warn" or "bad": draws attention to an overdue or blocked item
+    action_label: str = "Open"
+    action_url: str = ""
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    icon: str
+    items: list[Item] = field(default_factory=list)
+    total: int = 0
+    empty: str = "Nothing waiting."
+    more_label: str = ""
+    more_url: str = ""
+    buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, url) shown in the heading
+
+
+def _local_day_bounds(now: dt.datetime, days: int = 1) -> tuple[dt.datetime, dt.datetime]:
+    """Today's start and the start of the day `days` later, in the site's zone, as UTC instants."""
+    tz = site_tz()
+    today = now.astimezone(tz).date()
+    start = dt.datetime.combine(today, dt.time(0), tz)
+    end = dt.datetime.combine(today + dt.timedelta(days=days), dt.time(0), tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def _batches(actor: Actor, **filters: Any) -> dict[str, Any]:
+    return batch_queries.list_batches(ListQuery(page_size=ITEM_LIMIT, **filters), actor)
+
+
+def _batch_item(b: dict[str, Any], action: str, note: str = "", tone: str = "") -> Item:
+    cell = (b.get("hot_cell") or {}).get("name") or ""
+    when = fmt_local(b["planned_start_at"], "%a %d %b %H:%M")
+    return Item(
+        title=b["batch_no"],
+        subtitle=" · ".join(p for p in (b["product"]["name"], f"planned {when}", cell) if p),
+        badge=("batch", b["status"]),
+        note=note,
+        tone=tone,
+        action_label=action,
+        action_url=url_for("BatchPagesView.journey", batch_id=b["id"]),
+    )
+
+
+def _list_url(**args: Any) -> str:
+    return url_for("BatchPagesView.index", **args)
+
+
+# --- production ------------------------------------------------------------------------------------
+def production_to_start(actor: Actor, now: dt.datetime) -> Section:
+    start, end = _local_day_bounds(now, days=2)
+    page = _batches(
+        actor, statuses=("PLANNED", "SCHEDULED"), date_from=start, date_to=end, sort="planned_at", order="asc"
+    )
+    items = []
+    for b in page["items"]:
+        late = b["planned_start_at"] < now
+        items.append(
+            _batch_item(
+                b, "Start production", "Planned start has passed" if late else "", "warn" if late else ""
+            )
+        )
+    return Section(
+        "to_start",
+        "Batches to start today and tomorrow",
+        "fa-play-circle",
+        items,
+        page["total"],
+        "No batch is planned to start today or tomorrow.",
+        "Open the batch list",
+        _list_url(status="PLANNED,SCHEDULED", date_from=start.astimezone(site_tz()).date().isoformat()),
+    )
+
+
+def production_in_progress(actor: Actor, now: dt.datetime) -> Section:
+    page = _batches(actor, statuses=("IN_PRODUCTION", "PRODUCTION_COMPLETE"), sort="planned_at", order="asc")
+    items = [_batch_item(b, "Record progress") for b in page["items"]]
+    return Section(
+        "in_production",
+        "Batches in production",
+        "fa-cogs",
+        items,
+        page["total"],
+        "No batch is in production right now.",
+        "Open the batch list",
+        _list_url(status="IN_PRODUCTION,PRODUCTION_COMPLETE"),
+    )
+
+
+def my_open_deviations(actor: Actor, now: dt.datetime) -> Section:
+    rows = db.session.execute(
+        select(Deviation.id, Deviation.batch_id, Deviation.reason, Deviation.opened_at)
+        .where(Deviation.status == "OPEN", Deviation.opened_by_id == actor.user_id)
+        .order_by(Deviation.opened_at)
+        .limit(ITEM_LIMIT)
+    ).all()
+    from app.batches.models import Batch
+
+    numbers = dict(
+        db.session.execute(
+            select(Batch.id, Batch.batch_no).where(Batch.id.in_({r.batch_id for r in rows}))
+        ).all()
+    )
+    items = [
+        Item(
+            title=numbers.get(r.batch_id, f"Batch {r.batch_id}"),
+            subtitle=f"opened {fmt_local(r.opened_at, '%d %b %H:%M')}",
+            note=r.reason if len(r.reason) <= 140 else r.reason[:137] + "…",
+            tone="warn",
+            action_label="Follow up",
+            action_url=url_for("BatchPagesView.journey", batch_id=r.batch_id),
+        )
+        for r in rows
+    ]
+    return Section(
+        "deviations",
+        "Open deviations you raised",
+        "fa-exclamation-triangle",
+        items,
+        len(items),
+        "You have no open deviation.",
+    )
+
+
+# --- QC ----------------------------------------------------------------------------------------------
+def _worklist(
+    queue: str, title: str, icon: str, action: str, empty: str
+) -> Callable[[Actor, dt.datetime], Section]:
+    def build(actor: Actor, now: dt.datetime) -> Section:
+        from app.qc import reports as qc_reports
+
+        wl = qc_reports.worklist()
+        rows = [i for i in wl["items"] if i["queue"] == queue]
+        rows.sort(key=lambda i: i["batch_id"])  # oldest first
+        items = [
+            Item(
+                title=i["batch_no"],
+                subtitle=f"{i['product']} · {i['progress']} tests done",
+                note=(f"{i['failed']} failed" if i["failed"] else "") or (i["warning"] or ""),
+                tone="bad" if i["failed"] else "",
+                action_label=action,
+                action_url=url_for("QcBatchView.page", batch_id=i["batch_id"]),
+            )
+            for i in rows[:ITEM_LIMIT]
+        ]
+        return Section(queue, title, icon, items, len(rows), empty, "Open the QC worklist", "/qc/")
+
+    return build
+
+
+qc_results_to_enter = _worklist(
+    "entry", "Results to enter", "fa-flask", "Enter results", "No batch is waiting for QC results."
+)
+qc_after_release = _worklist(
+    "after_release",
+    "After-release tests pending",
+    "fa-hourglass-half",
+    "Enter results",
+    "No after-release test (sterility, …) is pending.",
+)
+qc_to_review = _worklist(
+    "review",
+    "QC sessions waiting for your review",
+    "fa-check-square-o",
+    "Review",
+    "No QC session is waiting for review.",
+)
+
+
+def qc_templates_in_draft(actor: Actor, now: dt.datetime) -> Section:
+    from app.masterdata.models import Product
+    from app.qc.models import ProductQcTemplate
+
+    rows = db.session.execute(
+        select(ProductQcTemplate.id, ProductQcTemplate.product_id, ProductQcTemplate.version, Product.name_en)
+        .join(Product, Product.id == ProductQcTemplate.product_id)
+        .where(ProductQcTemplate.status == "DRAFT")
+        .order_by(ProductQcTemplate.id)
+    ).all()
+    items = [
+        Item(
+            title=f"{r.name_en} — version {r.version}",
+            subtitle="Draft: review and activate with your e-signature",
+            action_label="Open draft",
+            action_url=f"/qc/templates/{r.product_id}",
+        )
+        for r in rows[:ITEM_LIMIT]
+    ]
+    return Section(
+        "drafts",
+        "QC templates in draft",
+        "fa-list-ol",
+        items,
+        len(rows),
+        "No QC template is in draft.",
+        "All QC templates",
+        "/qc/templates/",
+    )
+
+
+def qc_open_oos(actor: Actor, now: dt.datetime) -> Section:
+    from app.batches.models import Batch
+    from app.qc.models import OosCase
+
+    rows = db.session.execute(
+        select(
+            OosCase.id, OosCase.batch_id, OosCase.reason, OosCase.status, OosCase.opened_at, Batch.batch_no
+        )
+        .join(Batch, Batch.id == OosCase.batch_id)
+        .where(OosCase.status != "CLOSED")
+        .order_by(OosCase.opened_at)
+    ).all()
+    items = [
+        Item(
+            title=r.batch_no,
+            subtitle=f"opened {fmt_local(r.opened_at, '%d %b %H:%M')} · {r.status.replace('_', ' ').capitalize()}",
+            note=r.reason if len(r.reason) <= 140 else r.reason[:137] + "…",
+            tone="bad",
+            action_label="Investigate",
+            action_url=url_for("QcBatchView.page", batch_id=r.batch_id),
+        )
+        for r in rows[:ITEM_LIMIT]
+    ]
+    return Section(
+        "oos",
+        "Open OOS cases",
+        "fa-exclamation-circle",
+        items,
+        len(rows),
+        "No OOS case is open.",
+        "QC reports",
+        "/qc/reports?kind=oos",
+    )
+
+
+# --- QP -----------------------------------------------------------------------------------------------
+def _time_left(expires_at: dt.datetime | None, now: dt.datetime) -> tuple[str, str]:
+    if expires_at is None:
+        return "", ""
+    left = (expires_at.astimezone(dt.UTC) - now.astimezone(dt.UTC)).total_seconds()
+    if left <= 0:
+        return "Shelf life over", "bad"
+    hours, rest = divmod(int(left // 60), 60)
+    text = f"{hours} h {rest} min of shelf life left" if hours else f"{rest} min of shelf life left"
+    return text, "warn" if left < 2 * 3600 else ""
+
+
+def qp_release_queue(actor: Actor, now: dt.datetime) -> Section:
+    from app.masterdata.models import Product
+    from app.release import review
+
+    queue = review.queue(now)
+    shelf = dict(
+        db.session.execute(
+            select(Product.id, Product.shelf_life_min).where(
+                Product.id.in_({b["product"]["id"] for b in queue})
+            )
+        ).all()
+    )
+    items = []
+    for b in queue[:ITEM_LIMIT]:
+        n = b["exceptions_count"]
+        eos = b["production_end_at"]
+        expires = eos + dt.timedelta(minutes=shelf[b["product"]["id"]]) if eos is not None else None
+        left, tone = _time_left(expires, now)
+        items.append(
+            Item(
+                title=b["batch_no"],
+                subtitle=f"{b['product']['name']} · {'no exceptions' if n == 0 else f'{n} exception' + ('s' if n > 1 else '')}",
+                badge=("batch", b["status"]),
+                note=left,
+                tone=tone,
+                action_label="Review",
+                action_url=url_for("ReleaseView.review", pk=b["id"]),
+            )
+        )
+    return Section(
+        "release",
+        "Release queue",
+        "fa-certificate",
+        items,
+        len(queue),
+        "No batch is waiting for the QP.",
+        "Open the release queue",
+        url_for("ReleaseView.index"),
+    )
+
+
+# --- downstream (until dispensing and logistics land, their queues are the batch list's states) ----
+def dispensing_released(actor: Actor, now: dt.datetime) -> Section:
+    page = _batches(actor, statuses=("RELEASED", "DISPENSING_IN_PROGRESS"), sort="planned_at", order="asc")
+    items = [_batch_item(b, "Dispense") for b in page["items"]]
+    return Section(
+        "to_dispense",
+        "Released batches to dispense",
+        "fa-eyedropper",
+        items,
+        page["total"],
+        "No released batch is waiting for dispensing.",
+        "Open the batch list",
+        _list_url(status="RELEASED,DISPENSING_IN_PROGRESS"),
+    )
+
+
+def logistics_to_ship(actor: Actor, now: dt.datetime) -> Section:
+    page = _batches(actor, statuses=("DISPENSED", "PACKED"), sort="planned_at", order="asc")
+    items = [_batch_item(b, "Pack and dispatch") for b in page["items"]]
+    return Section(
+        "to_ship",
+        "Dispensed batches to pack and dispatch",
+        "fa-truck",
+        items,
+        page["total"],
+        "Nothing is waiting to be packed or dispatched.",
+        "Open the batch list",
+        _list_url(status="DISPENSED,PACKED"),
+    )
+
+
+# --- planner -----------------------------------------------------------------------------------------
+def planner_unscheduled(actor: Actor, now: dt.datetime) -> Section:
+    page = _batches(actor, statuses=("PLANNED",), sort="planned_at", order="asc")
+    items = [_batch_item(b, "Schedule") for b in page["items"]]
+    return Section(
+        "planned",
+        "Planned batches not yet scheduled",
+        "fa-calendar",
+        items,
+        page["total"],
+        "Every planned batch is scheduled.",
+        "Open the batch list",
+        _list_url(status="PLANNED"),
+    )
+
+
+# --- customer -------------------------------------------------------------------------------------------
+def customer_batches(actor: Actor, now: dt.datetime) -> Section:
+    page = _batches(actor, sort="planned_at", order="desc")
+    items = [_batch_item(b, "Follow") for b in page["items"]]
+    return Section(
+        "my_batches",
+        "Batches for your hospital",
+        "fa-flask",
+        items,
+        page["total"],
+        "No batch is linked to your hospital yet.",
+        "All your batches",
+        _list_url(),
+    )
+
+
+# --- auditor and admin -------------------------------------------------------------------------------------
+def audit_overview(actor: Actor, now: dt.datetime) -> Section:
+    from app.audit import queries as audit_queries
+
+    last = audit_queries.latest_verification()
+    rows, total = audit_queries.search(audit_queries.AuditFilters(), site_tz(), 1, 6)
+    items = [
+        Item(
+            title=f"{r.action.replace('_', ' ').capitalize()} · {r.entity_type}",
+            subtitle=f"{fmt_local(r.occurred_at, '%d %b %H:%M')} · {r.actor_name}",
+            note=(r.reason or "")[:140],
+            action_label="Open",
+            action_url=url_for("AuditView.index", entity_type=r.entity_type, entity_id=r.entity_id),
+        )
+        for r in rows
+    ]
+    if last is None:
+        verdict = ("Never verified", "warn")
+    else:
+        verdict = (
+            f"Last verification {fmt_local(last.verified_at, '%d %b %H:%M')}: "
+            + ("OK" if last.ok else "BROKEN — see the audit trail"),
+            "" if last.ok else "bad",
+        )
+    sec = Section(
+        "audit",
+        "Audit trail",
+        "fa-shield",
+        items,
+        total,
+        "The audit trail is empty.",
+        "Open the audit trail",
+        url_for("AuditView.index"),
+    )
+    sec.items.insert(
+        0,
+        Item(
+            title="Hash chain",
+            subtitle=verdict[0],
+            tone=verdict[1],
+            action_label="Verify now",
+            action_url=url_for("AuditView.index") + "#verify",
+        ),
+    )
+    return sec
+
+
+def admin_problems(actor: Actor, now: dt.datetime) -> Section:
+    from app.masterdata.models import Product
+    from app.qc.models import ProductQcTemplate
+    from app.security.esign import current_lock_state
+    from app.security.models import SignatureFailure
+
+    items: list[Item] = []
+    active = select(ProductQcTemplate.product_id).where(ProductQcTemplate.status == "ACTIVE")
+    for p in db.session.execute(
+        select(Product.id, Product.name_en)
+        .where(Product.active.is_(True), Product.id.not_in(active))
+        .order_by(Product.code)
+    ):
+        items.append(
+            Item(
+                title=p.name_en,
+                subtitle="No active QC template: its batches cannot pass QC",
+                tone="warn",
+                action_label="Open QC templates",
+                action_url=f"/qc/templates/{p.id}",
+            )
+        )
+    since = now - dt.timedelta(days=1)
+    user_ids = db.session.execute(
+        select(SignatureFailure.user_id)
+        .where(SignatureFailure.failed_at >= since)
+        .group_by(SignatureFailure.user_id)
+    ).scalars()
+    for uid in user_ids:
+        if uid is None:
+            continue
+        state = current_lock_state(uid, now)
+        if state.locked:
+            items.append(
+                Item(
+                    title=f"User {uid} is locked out of signing",
+                    subtitle=f"until {fmt_local(state.locked_until, '%H:%M')} after repeated wrong passwords",
+                    tone="bad",
+                    action_label="Open user",
+                    action_url=url_for("UserDBModelView.show", pk=uid),
+                )
+            )
+    return Section(
+        "problems",
+        "Problems to fix",
+        "fa-wrench",
+        items,
+        len(items),
+        "No configuration problem found: every active product has an active QC template and nobody is locked out of signing.",
+        buttons=[
+            ("Products", url_for("ProductModelView.list")),
+            ("Users", url_for("UserDBModelView.list")),
+            ("Roles", url_for("RoleModelView.list")),
+            ("QP release rights", url_for("QpAuthorisationView.list")),
+        ],
+    )
+
+
+# Role -> its sections, in the order of the day's work. Parts that land later add theirs here.
+ROLE_SECTIONS: dict[str, list[Callable[[Actor, dt.datetime], Section]]] = {
+    "Planner": [planner_unscheduled, production_to_start],
+    "Production": [production_to_start, production_in_progress, my_open_deviations],
+    "QC Analyst": [qc_results_to_enter, qc_after_release],
+    "QC Reviewer": [qc_to_review],
+    "QC Manager": [qc_templates_in_draft, qc_open_oos, qc_to_review],
+    "QP": [qp_release_queue],
+    "Dispensing": [dispensing_released],
+    "Logistics": [logistics_to_ship],
+    "Customer": [customer_batches],
+    "Auditor": [audit_overview],
+    "Admin": [admin_problems, audit_overview],
+}
+
+
+def sections_for(actor: Actor, now: dt.datetime | None = None) -> list[Section]:
+    """The sections of every role the person holds, each once, in the role table's order."""
+    now = now or dt.datetime.now(dt.UTC)
+    seen: set[Callable[..., Section]] = set()
+    out = []
+    for role, builders in ROLE_SECTIONS.items():
+        if not actor.has_role(role):
+            continue
+        for build in builders:
+            if build not in seen:
+                seen.add(build)
+                out.append(build(actor, now))
+    return out
