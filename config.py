@@ -93,6 +93,9 @@ class Config:
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = redis_url_for_limiter(REDIS_URL)
+    # Redis down must not stop sign-in: the limiter counts in this process meanwhile (and logs it).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
 
     JWT_ACCESS_TOKEN_EXPIRES = int(os.environ.get("JWT_ACCESS_TOKEN_EXPIRES", "900"))
 
@@ -106,6 +109,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
 
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    JSON_MAX_BYTES = 1024 * 1024  # JSON bodies: 413 before parsing (app.core.guards); uploads keep theirs
+    JSON_MAX_DEPTH = 64
     QC_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
     QC_ATTACHMENT_TYPES = ["pdf", "jpg", "png", "docx"]
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(os.getcwd(), "instance", "uploads"))

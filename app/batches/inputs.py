@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.audit import service as audit
 from app.core.domain import ValidationFailed
 from app.core.extensions import db
+from app.core.web import local_instant
 from app.masterdata.models import HotCell, Site
 
 MAX_NOTE = 4000
@@ -53,9 +54,8 @@ def hot_cell(site: Site, code: str | None) -> HotCell | None:
 def utc(value: dt.datetime, field: str) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise ValidationFailed("A date and time is needed.", {field: ["Not a date and time."]})
-    if value.tzinfo is None:  # a time without zone is a site-local time
-        value = value.replace(tzinfo=ZoneInfo(current_app.config["SITE_TIMEZONE"]))
-    return value.astimezone(dt.UTC)
+    # A time without zone is a site-local time; one the site's clock skips or repeats is refused.
+    return local_instant(value, ZoneInfo(current_app.config["SITE_TIMEZONE"]), field)
 
 
 def activity(value: Any, field: str = "planned_activity_mbq") -> Decimal | None:

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from app.audit import service as audit
 from app.batches import hooks as qc_hooks
 from app.batches import inputs
+from app.batches.domain import expiry as batch_expiry
 from app.batches.domain import fields as batch_fields
 from app.batches.domain import flow as batch_flow
 from app.batches.domain.states import STATES, label
@@ -257,6 +258,7 @@ def apply_transition(
     derived = batch_fields.derive(to_status, source, _current_derived(batch))
     at = _history_time()
     now = at or dt.datetime.now(dt.UTC)
+    check_not_expired(batch, to_status, now)
     for column, value in _derived_columns(derived).items():
         setattr(batch, column, value)
     stamp = batch_fields.STAMPS.get(to_status)
@@ -304,6 +306,23 @@ def apply_transition(
             system=True,
         )
     return event
+
+
+def batch_expires_at(batch: Batch) -> dt.datetime | None:
+    """End of synthesis + the product's shelf life (UTC), None before the synthesis has ended."""
+    product = batch.product or db.session.get(Product, batch.product_id)
+    return batch_expiry.expires_at(batch.actual_end_at, product.shelf_life_min if product else None)
+
+
+def check_not_expired(batch: Batch, to_status: str, now: dt.datetime | None = None) -> None:
+    """409 EXPIRED for a release or downstream move of a batch past its shelf life (see domain.expiry)."""
+    batch_expiry.check_not_expired(
+        batch.batch_no,
+        to_status,
+        batch_expires_at(batch),
+        now or dt.datetime.now(dt.UTC),
+        current_app.config["SITE_TIMEZONE"],
+    )
 
 
 def batch_context(batch: Any) -> batch_flow.BatchContext:

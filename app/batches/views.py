@@ -143,6 +143,7 @@ class BatchPagesView(BaseView):
             may_export=_may("can_export", "Batch"),
             qc=batch_pages.qc_summary(batch_id) if tab in ("qc", "overview") and not restricted else None,
             qc_page_url=qc_page_url(batch_id),
+            expiry=_expiry(batch_id),
             json=json,
         )
 
@@ -165,6 +166,20 @@ class BatchPagesView(BaseView):
             changes=audit_query.changes,
             show=audit_query.display_value,
         )
+
+
+def _expiry(batch_id: int) -> dict[str, Any] | None:
+    """When the batch's shelf life ends (UTC) and whether it has: an expired batch moves no further."""
+    from app.batches import service
+    from app.batches.domain import expiry
+    from app.batches.models import Batch
+    from app.core.extensions import db
+
+    batch = db.session.get(Batch, batch_id)
+    at = service.batch_expires_at(batch) if batch is not None else None
+    if at is None:
+        return None
+    return {"at": at, "expired": expiry.is_expired(at, dt.datetime.now(dt.UTC))}
 
 
 def _next_dialog(detail: dict[str, Any], dialogs: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
+from app.core.domain import ValidationFailed
 from app.core.extensions import csrf, db, get_redis
 
 
@@ -22,6 +23,55 @@ def to_local(value: dt.datetime | None) -> dt.datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(site_tz())
+
+
+def local_instant(wall: dt.datetime, tz: ZoneInfo, field: str = "time") -> dt.datetime:
+    """A wall-clock time typed for a site, as a UTC instant; a time the zone skips or repeats is refused.
+
+    On the spring change 02:30 does not exist in Europe/Berlin and in the autumn 02:30 happens twice;
+    either silently shifted by an hour would move a decay or a shelf life by an hour. The person
+    is asked to say which instant they mean (an explicit offset such as +01:00 is always accepted).
+    """
+    if wall.tzinfo is not None and wall.utcoffset() is not None:
+        return wall.astimezone(dt.UTC)
+    first, second = wall.replace(tzinfo=tz, fold=0), wall.replace(tzinfo=tz, fold=1)
+    stamp = f"{wall:%Y-%m-%d %H:%M}"
+    if first.utcoffset() != second.utcoffset():
+        round_trip = first.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
+        if round_trip != wall.replace(tzinfo=None):
+            message = (
+                f"{stamp} does not exist in {tz.key}: the clocks jump forward at the daylight-saving "
+                "change. Enter the time after the change (or give the UTC offset)."
+            )
+            reason = "does not exist (daylight-saving change)"
+        else:
+            message = (
+                f"{stamp} happens twice in {tz.key}: the clocks go back at the daylight-saving change. "
+                "Give the UTC offset, e.g. 02:30+02:00 (summer time) or 02:30+01:00 (winter time)."
+            )
+            reason = "ambiguous (daylight-saving change)"
+        err = ValidationFailed(message, {field: reason})
+        err.code = "LOCAL_TIME_INVALID"
+        raise err
+    return first.astimezone(dt.UTC)
+
+
+def parse_local(raw: object, field: str = "time", tz: ZoneInfo | None = None) -> dt.datetime:
+    """An ISO 8601 date and time from a page or API as a UTC instant; without an offset it is site-local.
+
+    Refused (422): not a date and time (VALIDATION_ERROR); a local time that does not exist or is
+    ambiguous at the site (LOCAL_TIME_INVALID).
+    """
+    if isinstance(raw, dt.datetime):
+        value = raw
+    else:
+        try:
+            value = dt.datetime.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise ValidationFailed(
+                f"{field.replace('_', ' ')} is not a date and time (ISO 8601).", {field: "not a date"}
+            ) from None
+    return local_instant(value, tz or site_tz(), field)
 
 
 def fmt_local(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:

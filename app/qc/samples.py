@@ -46,11 +46,10 @@ def parse_taken_at(raw: Any, now: dt.datetime) -> dt.datetime:
             raise ValidationFailed(
                 "taken_at is not a date and time (ISO 8601).", {"taken_at": "not a date"}
             ) from None
-    if value.tzinfo is None:
-        from app.core.web import site_tz
+    from app.core.web import local_instant, site_tz
 
-        value = value.replace(tzinfo=site_tz())  # a time typed on the page is site-local
-    return value.astimezone(dt.UTC)
+    # A time typed on the page is site-local; one the site's clock skips or repeats is refused.
+    return local_instant(value, site_tz(), "taken_at")
 
 
 @atomic

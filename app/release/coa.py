@@ -21,6 +21,7 @@ from flask import current_app, render_template
 from sqlalchemy import select
 
 from app.batches import queries as batch_queries
+from app.batches import service as batches
 from app.batches.domain.states import BLOCKING_STATES, POST_RELEASE, label
 from app.batches.models import Batch
 from app.core.actor import Actor
@@ -63,11 +64,7 @@ def coa_data(batch: Batch, now: dt.datetime | None = None) -> dict[str, Any]:
             }
         )
     release = release_review.latest_release(batch.id)
-    expiry = (
-        batch.actual_end_at + dt.timedelta(minutes=product.shelf_life_min)
-        if batch.actual_end_at and product.shelf_life_min
-        else None
-    )
+    expiry = batches.batch_expires_at(batch)
     return {
         "generated_at": now,
         "site": {"name": site.name if site else "", "address": site.address if site else None},

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 
 from app.batches.domain.states import BLOCKING_STATES, HOLDABLE, POST_RELEASE, label
 from app.core.domain import DomainError
+from app.masterdata.domain.decay import instant_after, seconds_between, to_utc
 
 RELEASE, HOLD, REJECT, LIFT_HOLD = "RELEASE", "HOLD", "REJECT", "LIFT_HOLD"
 DISPOSITIONS = (RELEASE, HOLD, REJECT, LIFT_HOLD)
@@ -375,8 +376,11 @@ def release_window(f: ReviewFacts) -> tuple[dt.datetime, dt.datetime] | None:
     """(latest timely release, shelf-life end) from end of synthesis, or None when unknown."""
     if f.production_end_at is None or not f.shelf_life_min:
         return None
-    life = dt.timedelta(minutes=f.shelf_life_min)
-    return f.production_end_at + life * f.window_fraction, f.production_end_at + life
+    # On the UTC timeline: adding a timedelta to a zone-aware time adds wall-clock time (wrong across DST).
+    return (
+        instant_after(f.production_end_at, f.shelf_life_min * f.window_fraction),
+        instant_after(f.production_end_at, f.shelf_life_min),
+    )
 
 
 def _timing_findings(f: ReviewFacts) -> list[Finding]:
@@ -390,9 +394,9 @@ def _timing_findings(f: ReviewFacts) -> list[Finding]:
     if window is None:
         return []
     latest, expiry = window
-    since = duration_text(f.now - f.production_end_at)
+    since = duration_text(dt.timedelta(seconds=seconds_between(f.production_end_at, f.now)))
     life = duration_text(dt.timedelta(minutes=f.shelf_life_min or 0))
-    if f.now > expiry:
+    if to_utc(f.now) >= expiry:
         return [
             Finding(
                 "TIMING",
@@ -401,7 +405,7 @@ def _timing_findings(f: ReviewFacts) -> list[Finding]:
                 f"End of synthesis was {since} ago; the shelf life is {life}. The product has expired.",
             )
         ]
-    if f.now > latest:
+    if to_utc(f.now) > latest:
         share = round(f.window_fraction * 100)
         return [
             Finding(
@@ -409,7 +413,7 @@ def _timing_findings(f: ReviewFacts) -> list[Finding]:
                 EXCEPTION,
                 "Release later than the product's window",
                 f"End of synthesis was {since} ago; release is expected within {share}% of the "
-                f"{life} shelf life ({duration_text(latest - f.production_end_at)}).",
+                f"{life} shelf life ({duration_text(dt.timedelta(seconds=seconds_between(f.production_end_at, latest)))}).",
             )
         ]
     return []

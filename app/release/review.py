@@ -88,7 +88,14 @@ def product_name(product: Product) -> str:
 
 
 def refusal_for(actor: Actor, batch: Batch, disposition: str) -> Any:
-    """The SoD or rights refusal this QP would get for this disposition, or None."""
+    """The expiry, SoD or rights refusal this QP would get for this disposition, or None."""
+    if disposition == rules.RELEASE:
+        from app.batches import service as batches
+
+        try:
+            batches.check_not_expired(batch, "RELEASED")
+        except DomainError as err:
+            return err
     if sod_enforced():
         problem = rules.sod_refusal(actor.user_id, qc_involvement(batch.id), disposition)
         if problem:
@@ -292,6 +299,7 @@ def review(batch: Batch, actor: Actor, now: dt.datetime | None = None) -> dict[s
         "waiting": rules.duration_text(now - since) if since else None,
         "release_due_by": window[0] if window else None,
         "shelf_life_end": window[1] if window else None,
+        "expired": bool(window) and now >= window[1],
         "qc_session_status": facts.session_status,
         "findings": [f.as_dict() for f in items],
         "exceptions_count": rules.exception_count(items),

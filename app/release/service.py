@@ -112,6 +112,8 @@ def _decide(
         batch=batches.batch_context(batch), roles=actor.roles, note=comment, has_signature=True
     )
     batch_flow.check(ctx, dest)
+    # An expired batch is refused before the signature, so the QP does not spend a password attempt.
+    batches.check_not_expired(batch, dest, now)
     problem = release_review.refusal_for(actor, batch, disposition)
     if problem:
         raise problem

@@ -4,7 +4,8 @@
 - `activity`: what to draw now, volume, vial balance, how long a dose lasts, calibrator tolerance
 - `units`: exact MBq <-> mCi and activity display
 - `labels`: the dose label fields and their ZPL II rendering
-- `clock`: elapsed time between UTC instants (right across DST) and local time with the zone named
+- `clock`: UTC instants and local time with the zone named (elapsed time is masterdata's
+  `decay.seconds_between`, re-exported here as `elapsed_seconds_utc`)
 """
 
 from app.dispensing.domain.activity import (
@@ -19,7 +20,7 @@ from app.dispensing.domain.activity import (
     vial_remaining,
     volume_to_draw_ml,
 )
-from app.dispensing.domain.clock import elapsed_seconds_utc, local_text
+from app.dispensing.domain.clock import local_text
 from app.dispensing.domain.labels import LabelFields, half_life_text, label_fields, zpl_escape, zpl_label
 from app.dispensing.domain.states import (
     DOSE_STATES,
@@ -32,6 +33,7 @@ from app.dispensing.domain.states import (
     dose_state_label,
 )
 from app.dispensing.domain.units import MBQ_PER_MCI, format_activity, mbq_to_mci, mci_to_mbq
+from app.masterdata.domain.decay import seconds_between as elapsed_seconds_utc
 
 __all__ = [
     "DOSE_STATES",

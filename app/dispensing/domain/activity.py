@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Literal
 
 from app.core.domain import DomainError
-from app.dispensing.domain.clock import elapsed_seconds_utc, to_utc
+from app.dispensing.domain.clock import to_utc
 from app.masterdata.domain import decay
 
 Number = float | int | Decimal
@@ -44,7 +44,7 @@ def activity_to_draw_now(
     A_now = A_cal · 2^((t_cal − t_now) / T½): more than ordered before calibration, less after.
     """
     requested = _positive(requested_mbq_at_calibration, "ordered activity")
-    return decay.activity_after(requested, elapsed_seconds_utc(calibration_at, now), half_life_s)
+    return decay.activity_after(requested, decay.seconds_between(calibration_at, now), half_life_s)
 
 
 def concentration_now(
@@ -52,7 +52,7 @@ def concentration_now(
 ) -> float:
     """The batch's activity concentration (MBq/mL) measured at `measured_at`, decay-corrected to `now`."""
     measured = _positive(concentration_mbq_per_ml, "activity concentration")
-    return decay.activity_after(measured, elapsed_seconds_utc(measured_at, now), half_life_s)
+    return decay.activity_after(measured, decay.seconds_between(measured_at, now), half_life_s)
 
 
 def volume_to_draw_ml(
@@ -111,7 +111,7 @@ def vial_remaining(
     """
     start, end = to_utc(measured_at, "assay time"), to_utc(now, "current time")
     held = decay.activity_after(
-        _positive(initial_activity_mbq, "vial activity"), (end - start).total_seconds(), half_life_s
+        _positive(initial_activity_mbq, "vial activity"), decay.seconds_between(start, end), half_life_s
     )
     balance = held
     for activity_mbq, drawn_at in drawn:
@@ -120,7 +120,7 @@ def vial_remaining(
             raise DomainError(
                 "DRAW_TIME_OUT_OF_RANGE", "A draw is recorded before the vial's assay or in the future.", 422
             )
-        balance -= decay.activity_after(activity_mbq, (end - at).total_seconds(), half_life_s)
+        balance -= decay.activity_after(activity_mbq, decay.seconds_between(at, end), half_life_s)
     exceeded = balance < -_REL_EPS * held  # not float noise after emptying the vial exactly
     return VialRemaining(max(balance, 0.0), exceeded, max(-balance, 0.0) if exceeded else 0.0)
 

@@ -1,8 +1,7 @@
-"""Time for dispensing rules: elapsed time on UTC instants, local time only for the words shown.
+"""Time for dispensing rules: UTC instants for comparisons, local time only for the words shown.
 
-Why not `decay.seconds_between`: it subtracts the two datetimes as given, and Python subtracts
-*wall-clock* times when both carry the same ZoneInfo. Across a DST change that is off by an hour,
-and an hour is more than half an F-18 half-life. Every elapsed time here is taken between UTC instants.
+Elapsed time is `masterdata.domain.decay.seconds_between` (taken between UTC instants, right across
+DST); this module only names the zone and refuses naive times with the dispensing wording.
 """
 
 from __future__ import annotations
@@ -22,11 +21,6 @@ def require_aware(at: dt.datetime, what: str = "time") -> dt.datetime:
 
 def to_utc(at: dt.datetime, what: str = "time") -> dt.datetime:
     return require_aware(at, what).astimezone(dt.UTC)
-
-
-def elapsed_seconds_utc(start: dt.datetime, end: dt.datetime) -> float:
-    """Signed seconds from `start` to `end`, measured between UTC instants (right across DST)."""
-    return (to_utc(end, "end time") - to_utc(start, "start time")).total_seconds()
 
 
 def zone(tz_name: str) -> ZoneInfo:

@@ -57,11 +57,30 @@ def activity_after(a0: Number, elapsed_s: Number, half_life_s: Number) -> float:
     return _activity(a0) * decay_factor(elapsed_s, half_life_s)
 
 
-def seconds_between(start: dt.datetime, end: dt.datetime) -> float:
-    """Signed seconds from `start` to `end`; both must be timezone-aware (we never guess a zone)."""
-    if start.tzinfo is None or end.tzinfo is None:
+def to_utc(at: dt.datetime) -> dt.datetime:
+    """`at` as a UTC instant; a time without a zone is refused (we never guess a zone)."""
+    if at.tzinfo is None or at.utcoffset() is None:
         raise DomainError("NAIVE_DATETIME", "Times used in decay calculations must carry a time zone.", 422)
-    return (end - start).total_seconds()
+    return at.astimezone(dt.UTC)
+
+
+def seconds_between(start: dt.datetime, end: dt.datetime) -> float:
+    """Signed seconds from `start` to `end`, measured between UTC instants.
+
+    Python subtracts *wall-clock* times when both ends carry the same ZoneInfo, so across a DST
+    change `end - start` is off by an hour (more than half an F-18 half-life). Converting both
+    ends to UTC first makes the difference the physical elapsed time.
+    """
+    return (to_utc(end) - to_utc(start)).total_seconds()
+
+
+def instant_after(start: dt.datetime, minutes: Number) -> dt.datetime:
+    """The UTC instant `minutes` after `start` (a shelf-life end): added on the UTC timeline.
+
+    `start + timedelta` on a ZoneInfo-aware time adds wall-clock time, so a 10 h shelf life that
+    crosses a DST change would end an hour early or late.
+    """
+    return to_utc(start) + dt.timedelta(minutes=float(minutes))
 
 
 def activity_at(a0: Number, measured_at: dt.datetime, at: dt.datetime, half_life_s: Number) -> float:
