@@ -18,6 +18,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import and_, exists, false, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.batches import extensions_hooks
 from app.batches.domain import flow as batch_flow
 from app.batches.domain import journey as batch_journey
 from app.batches.domain.states import EXCEPTION_STATES, label
@@ -229,7 +230,7 @@ def linked_counts(batch_id: int) -> dict[str, Any]:
         "orders_count": 0,
         "shipments_count": 0,
         "delivery_window": None,
-    }
+    } | extensions_hooks.linked_counts(batch_id)
 
 
 # --- one batch ---------------------------------------------------------------------------------

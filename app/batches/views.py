@@ -15,8 +15,8 @@ from flask import current_app, g, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from werkzeug.datastructures import MultiDict
 
+from app.batches import extensions_hooks, queries, saved_views, urls
 from app.batches import pages as batch_pages
-from app.batches import queries, saved_views, urls
 from app.batches.filters import ListQuery, parse_list_args
 from app.core.actor import current_actor
 from app.core.domain import Forbidden, ValidationFailed
@@ -144,6 +144,7 @@ class BatchPagesView(BaseView):
             qc=batch_pages.qc_summary(batch_id) if tab in ("qc", "overview") and not restricted else None,
             qc_page_url=qc_page_url(batch_id),
             expiry=_expiry(batch_id),
+            tab_data=extensions_hooks.tab_data(tab, batch_id, actor),
             json=json,
         )
 

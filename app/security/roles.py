@@ -115,3 +115,24 @@ COMMON: dict[str, tuple[str, ...]] = {
 }
 
 ROLES = ("Admin", *MATRIX.keys())
+
+# Dispensing, logistics, genealogy and recall (issue 11): what each role may do with dose units,
+# shipments, material records, the genealogy and recalls. A hospital sees and confirms only its own
+# (the services filter by its customer).
+_DISPATCH_ACTS = ("can_read", "can_pack", "can_dispatch", "can_deliver", "can_cancel")
+for _role, _grants in {
+    "Production": {"BatchMaterial": ("can_read", "can_record"), "Genealogy": READ},
+    "Dispensing": {"DoseUnit": ("can_read", "can_dispense", "can_label"), "Genealogy": READ},
+    "Logistics": {
+        "DoseUnit": ("can_read", "can_label"),
+        "Shipment": _DISPATCH_ACTS,
+        "Genealogy": READ,
+        "Recall": READ,
+    },
+    "QP": {"DoseUnit": READ, "Shipment": READ, "Genealogy": READ, "Recall": ("can_read", "can_open")},
+    "QC Manager": {"Genealogy": READ, "Recall": READ},
+    "Planner": {"DoseUnit": READ, "Shipment": READ},
+    "Auditor": {"DoseUnit": READ, "Shipment": READ, "Genealogy": READ, "Recall": READ},
+    "Customer": {"DoseUnit": READ, "Shipment": ("can_read", "can_deliver")},
+}.items():
+    MATRIX[_role].update(_grants)

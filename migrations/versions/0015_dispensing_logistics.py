@@ -9,13 +9,12 @@ Revises: 0014_hardening
 Create Date: 2026-11-29
 
 """
-from alembic import op
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from decimal import Decimal
 
+import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text
-
+from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0015_dispensing_logistics'

@@ -47,6 +47,8 @@ DOSE_TRANSITIONS: tuple[DoseTransition, ...] = (
     DoseTransition("ship", "PACKED", "SHIPPED", "Ship", "shipped"),
     DoseTransition("deliver", "SHIPPED", "DELIVERED", "Confirm delivery", "delivered"),
     DoseTransition("cancel", "PLANNED", "CANCELLED", "Cancel dose", "cancelled", needs_reason=True),
+    # The shipment it was packed into was cancelled before dispatch: the dose waits to be packed again.
+    DoseTransition("unpack", "PACKED", "DISPENSED", "Return to dispensed", "returned from its package"),
 )
 # fmt: on
 _DOSE_BY_KEY = {(t.source, t.trigger): t for t in DOSE_TRANSITIONS}

@@ -1,0 +1,272 @@
+"""Read side of logistics: shipments (a hospital sees only its own), the genealogy tree with labels,
+recalls, and the journey's Logistics tab."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.batches.models import Batch
+from app.core.actor import Actor
+from app.core.domain import NotFound
+from app.core.extensions import db
+from app.dispensing.access import customer_scope
+from app.dispensing.models import DoseUnit
+from app.genealogy import queries as genealogy
+from app.logistics.domain import custody_label, shipment_state_label
+from app.logistics.models import CustodyEntry, Package, Recall, Shipment, package_dose
+from app.masterdata.models import Customer, Material, MaterialLot
+from app.orders.models import Order
+
+
+def shipment_dict(s: Shipment, *, internal: bool = True, with_detail: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": s.id,
+        "shipment_no": s.shipment_no,
+        "customer": {"id": s.customer_id, "name": s.customer.name if s.customer else ""},
+        "status": s.status,
+        "status_label": shipment_state_label(s.status),
+        "courier": s.courier,
+        "planned_departure_at": s.planned_departure_at,
+        "dispatched_at": s.dispatched_at,
+        "delivered_at": s.delivered_at,
+        "received_by": s.received_by,
+        "cancel_reason": s.cancel_reason if internal else None,
+    }
+    if with_detail:
+        out["packages"] = [
+            {
+                "id": p.id,
+                "surface_dose_rate_msv_h": p.surface_dose_rate_msv_h,
+                "dose_rate_1m_msv_h": p.dose_rate_1m_msv_h,
+                "transport_index": p.transport_index,
+                "category": p.category,
+                "un_number": p.un_number,
+                "total_activity_mbq": p.total_activity_mbq,
+                "packed_at": p.packed_at,
+                "dose_units": [
+                    {
+                        "id": d.id,
+                        "label_id": f"DU-{d.id:06d}",
+                        "status": d.status,
+                        "measured_activity_mbq": d.measured_activity_mbq,
+                        "batch_id": d.batch_id,
+                        "order_reference": d.order.hospital_order_reference,
+                        "product": d.product.name_en,
+                        "nuclide": d.product.nuclide.symbol,
+                    }
+                    for d in p.doses
+                ],
+            }
+            for p in s.packages
+        ]
+        entries = db.session.execute(
+            select(CustodyEntry).where(CustodyEntry.shipment_id == s.id).order_by(CustodyEntry.id)
+        ).scalars()
+        out["custody"] = [
+            {
+                "kind": e.kind,
+                "label": custody_label(e.kind),
+                "by": e.actor_name if internal or e.kind == "RECEIVED" else None,
+                "at": e.occurred_at,
+            }
+            for e in entries
+        ]
+    return out
+
+
+def list_shipments(actor: Actor, status: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    own = customer_scope(actor)
+    query = select(Shipment).order_by(Shipment.id.desc()).limit(limit)
+    if own is not None:
+        query = query.where(Shipment.customer_id == own)
+    if status:
+        query = query.where(Shipment.status == status)
+    return [shipment_dict(s, internal=own is None) for s in db.session.execute(query).scalars()]
+
+
+def visible_shipment(shipment_id: int, actor: Actor) -> Shipment:
+    s = db.session.get(Shipment, shipment_id)
+    own = customer_scope(actor)
+    if s is None or (own is not None and s.customer_id != own):
+        raise NotFound("shipment")
+    return s
+
+
+def packable_doses(customer_id: int) -> list[dict[str, Any]]:
+    rows = db.session.execute(
+        select(DoseUnit, Batch.batch_no, Order.hospital_order_reference)
+        .join(Batch, Batch.id == DoseUnit.batch_id)
+        .join(Order, Order.id == DoseUnit.order_id)
+        .where(DoseUnit.customer_id == customer_id, DoseUnit.status == "DISPENSED")
+        .order_by(DoseUnit.id)
+    ).all()
+    return [
+        {
+            "id": d.id,
+            "label_id": f"DU-{d.id:06d}",
+            "batch_no": no,
+            "order_reference": ref,
+            "measured_activity_mbq": d.measured_activity_mbq,
+            "calibration_at": d.calibration_at,
+        }
+        for d, no, ref in rows
+    ]
+
+
+def batch_shipments(batch_id: int, actor: Actor) -> dict[str, Any]:
+    """The journey's Logistics tab: the shipments carrying this batch's doses (a hospital: its own)."""
+    own = customer_scope(actor)
+    query = (
+        select(Shipment)
+        .join(Package, Package.shipment_id == Shipment.id)
+        .join(package_dose, package_dose.c.package_id == Package.id)
+        .join(DoseUnit, DoseUnit.id == package_dose.c.dose_unit_id)
+        .where(DoseUnit.batch_id == batch_id)
+        .distinct()
+        .order_by(Shipment.id)
+    )
+    if own is not None:
+        query = query.where(Shipment.customer_id == own)
+    return {
+        "shipments": [
+            shipment_dict(s, internal=own is None, with_detail=True)
+            for s in db.session.execute(query).scalars()
+        ]
+    }
+
+
+def shipment_count(batch_id: int) -> dict[str, Any]:
+    n = db.session.execute(
+        select(func.count(func.distinct(Package.shipment_id)))
+        .join(package_dose, package_dose.c.package_id == Package.id)
+        .join(DoseUnit, DoseUnit.id == package_dose.c.dose_unit_id)
+        .join(Shipment, Shipment.id == Package.shipment_id)
+        .where(DoseUnit.batch_id == batch_id, Shipment.status != "CANCELLED")
+    ).scalar_one()
+    return {"shipments_count": n}
+
+
+# --- genealogy ----------------------------------------------------------------------------------
+def _labels(nodes: set[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+    """A few words per node, read in one query per node type."""
+    by_type: dict[str, list[int]] = {}
+    for t, i in nodes:
+        by_type.setdefault(t, []).append(i)
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    if by_type.get("LOT"):
+        for lot, m in db.session.execute(
+            select(MaterialLot, Material).join(Material).where(MaterialLot.id.in_(by_type["LOT"]))
+        ).all():
+            out[("LOT", lot.id)] = {
+                "label": f"Lot {lot.supplier_lot_no}",
+                "detail": m.name,
+                "status": lot.status,
+            }
+    if by_type.get("BATCH"):
+        for b in db.session.execute(select(Batch).where(Batch.id.in_(by_type["BATCH"]))).scalars():
+            out[("BATCH", b.id)] = {"label": f"Batch {b.batch_no}", "detail": "", "status": b.status}
+    if by_type.get("DOSE"):
+        for d, ref, name in db.session.execute(
+            select(DoseUnit, Order.hospital_order_reference, Customer.name)
+            .join(Order, Order.id == DoseUnit.order_id)
+            .join(Customer, Customer.id == DoseUnit.customer_id)
+            .where(DoseUnit.id.in_(by_type["DOSE"]))
+        ).all():
+            out[("DOSE", d.id)] = {
+                "label": f"Dose DU-{d.id:06d}",
+                "detail": f"{name} · order ref {ref}",
+                "status": d.status,
+            }
+    if by_type.get("SHIPMENT"):
+        for s, name in db.session.execute(
+            select(Shipment, Customer.name).join(Customer).where(Shipment.id.in_(by_type["SHIPMENT"]))
+        ).all():
+            out[("SHIPMENT", s.id)] = {
+                "label": f"Shipment {s.shipment_no}",
+                "detail": name,
+                "status": s.status,
+                "delivered_at": s.delivered_at,
+            }
+    return out
+
+
+def genealogy_tree(start: tuple[str, int], direction: genealogy.Direction) -> dict[str, Any]:
+    edges = genealogy.walk(start, direction)
+    nodes = (
+        {start} | {(e.parent_type, e.parent_id) for e in edges} | {(e.child_type, e.child_id) for e in edges}
+    )
+    labels = _labels(nodes)
+    if start not in labels:
+        raise NotFound(start[0].lower())
+
+    def key(n: tuple[str, int]) -> str:
+        return f"{n[0].lower()}:{n[1]}"
+
+    return {
+        "start": key(start),
+        "direction": direction,
+        "nodes": [
+            {"key": key(n), "type": n[0], "id": n[1], **labels.get(n, {"label": key(n), "detail": ""})}
+            for n in sorted(nodes)
+        ],
+        "edges": [
+            {
+                "parent": key((e.parent_type, e.parent_id)),
+                "child": key((e.child_type, e.child_id)),
+                "event": e.event,
+                "quantity": e.quantity,
+                "unit": e.unit,
+                "at": e.occurred_at,
+                "by": e.actor_name,
+                "depth": e.depth,
+                "direction": e.direction,
+            }
+            for e in edges
+        ],
+    }
+
+
+def recall_dict(recall_id: int) -> dict[str, Any]:
+    recall = db.session.get(Recall, recall_id)
+    if recall is None:
+        raise NotFound("recall")
+    customers = dict(db.session.execute(select(Customer.id, Customer.name)).all())
+    shipments = {
+        s.id: s.shipment_no
+        for s in db.session.execute(
+            select(Shipment).where(Shipment.id.in_({i.shipment_id for i in recall.items if i.shipment_id}))
+        ).scalars()
+    }
+    batches = dict(
+        db.session.execute(
+            select(Batch.id, Batch.batch_no).where(Batch.id.in_({i.batch_id for i in recall.items}))
+        ).all()
+    )
+    return {
+        "id": recall.id,
+        "recall_no": recall.recall_no,
+        "start": f"{recall.start_type.lower()}:{recall.start_id}",
+        "reason": recall.reason,
+        "automatic": recall.automatic,
+        "status": recall.status,
+        "opened_at": recall.opened_at,
+        "opened_by": recall.opened_by_name,
+        "items": [
+            {
+                "dose_unit_id": i.dose_unit_id,
+                "label_id": f"DU-{i.dose_unit_id:06d}",
+                "batch_no": batches.get(i.batch_id),
+                "customer": customers.get(i.customer_id),
+                "customer_id": i.customer_id,
+                "hospital_order_reference": i.hospital_order_reference,
+                "shipment_id": i.shipment_id,
+                "shipment_no": shipments.get(i.shipment_id),
+                "dose_status": i.dose_status,
+                "dispatched_at": i.dispatched_at,
+                "delivered_at": i.delivered_at,
+            }
+            for i in recall.items
+        ],
+    }
