@@ -18,6 +18,9 @@ def run_seeds(demo: bool = True) -> dict[str, int]:
 
     summary.update(release.seed())
     if demo:
+        from seeds import capacity
+
+        summary.update(capacity.seed())
         from seeds import demo_batches
 
         summary.update(demo_batches.seed())

@@ -89,6 +89,7 @@ def _clock(value: dt.time | None) -> str:
 class CalendarPatternView(CapacityAdminView):
     route_base = "/capacity-patterns"
     add_form_extra_fields = edit_form_extra_fields = _times("start_time", "end_time")
+    search_columns = ["calendar", "weekday", "total_minutes"]
     datamodel = SQLAInterface(CalendarPattern)
     list_title = "Weekly pattern"
     label_columns = {
@@ -110,6 +111,7 @@ class CalendarPatternView(CapacityAdminView):
 
 class CalendarClosureView(CapacityAdminView):
     route_base = "/capacity-closures"
+    search_columns = ["calendar", "local_date", "reason"]
     datamodel = SQLAInterface(CalendarClosure)
     list_title = "Closed days"
     label_columns = {"calendar": "Calendar", "local_date": "Date (local)", "reason": "Why closed"}
@@ -123,6 +125,7 @@ class CalendarClosureView(CapacityAdminView):
 class ResourceCalendarView(CapacityAdminView):
     route_base = "/capacity-calendars"
     add_form_extra_fields = edit_form_extra_fields = _times("cutoff_local_time")
+    search_columns = ["code", "name", "resource_type", "timezone", "is_active"]
     datamodel = SQLAInterface(ResourceCalendar)
     list_title, show_title, add_title, edit_title = "Calendars", "Calendar", "Add calendar", "Edit calendar"
     related_views = [CalendarPatternView, CalendarClosureView]
@@ -173,6 +176,7 @@ class DeliveryWindowView(CapacityAdminView):
 class DeliverySlotView(CapacityAdminView):
     route_base = "/capacity-slots"
     add_form_extra_fields = edit_form_extra_fields = _times("start_time", "end_time")
+    search_columns = ["window", "total_minutes"]
     datamodel = SQLAInterface(DeliverySlot)
     list_title, show_title, add_title, edit_title = "Delivery slots", "Slot", "Add slot", "Edit slot"
     label_columns = {
@@ -190,6 +194,7 @@ class DeliverySlotView(CapacityAdminView):
 
 class TimeStandardView(CapacityAdminView):
     route_base = "/time-standards"
+    search_columns = ["product", "dose_form", "effective_from", "effective_to", "is_active"]
     datamodel = SQLAInterface(TimeStandard)
     list_title, show_title, add_title, edit_title = (
         "Time standards",
