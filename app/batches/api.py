@@ -17,9 +17,7 @@ error {"code","userMessage","traceId"} through the app's error handler.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from decimal import Decimal
 from typing import Any
@@ -33,6 +31,8 @@ from app.batches.filters import parse_list_args
 from app.core.actor import current_actor
 from app.core.api_errors import ApiErrorsMixin
 from app.core.domain import ValidationFailed
+from app.core.exports import csv_text
+from app.core.lengths import text_input
 
 
 def _json_default(value: Any) -> Any:
@@ -82,8 +82,19 @@ def _optional_int(data: dict[str, Any], name: str) -> int | None:
     raw = data.get(name)
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        raise ValidationFailed(f"{name} must be a whole number.", {name: ["Not a whole number."]})
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 2**31 - 1:
+        raise ValidationFailed(
+            f"{name} must be a whole number from 0 to {2**31 - 1}.", {name: ["Not a whole number in range."]}
+        )
+    return raw
+
+
+def _optional_number(data: dict[str, Any], name: str) -> float | int | None:
+    raw = data.get(name)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not 0 <= raw <= 1e12:
+        raise ValidationFailed(f"{name} must be a number from 0 to 1e12.", {name: ["Not a number in range."]})
     return raw
 
 
@@ -143,40 +154,35 @@ class BatchApi(ApiErrorsMixin, BaseApi):
         """The timeline as CSV (UTC times)."""
         actor = current_actor()
         batch = queries.get_visible(pk, actor)
-        out = io.StringIO()
-        writer = csv.writer(out)
         internal = not queries.viewer_for(actor).restricted
-        writer.writerow(
+        header = [
+            "occurred_at_utc",
+            "title",
+            "from_status",
+            "to_status",
+            "actor",
+            "role",
+            "note",
+            "override",
+            "signature_id",
+        ] + (["metadata"] if internal else [])
+        rows = [
             [
-                "occurred_at_utc",
-                "title",
-                "from_status",
-                "to_status",
-                "actor",
-                "role",
-                "note",
-                "override",
-                "signature_id",
+                _json_default(e["occurred_at"]),
+                e["title"],
+                e["from_status"] or "",
+                e["to_status"] or "",
+                e["actor"]["name"],
+                e["actor"]["role"],
+                e["note"] or "",
+                e["is_override"],
+                e["signature_id"] or "",
             ]
-            + (["metadata"] if internal else [])
-        )
-        for e in queries.batch_events(pk, actor):
-            writer.writerow(
-                [
-                    _json_default(e["occurred_at"]),
-                    e["title"],
-                    e["from_status"] or "",
-                    e["to_status"] or "",
-                    e["actor"]["name"],
-                    e["actor"]["role"],
-                    e["note"] or "",
-                    e["is_override"],
-                    e["signature_id"] or "",
-                ]
-                + ([json.dumps(e["metadata"]) if e["metadata"] else ""] if internal else [])
-            )
+            + ([json.dumps(e["metadata"]) if e["metadata"] else ""] if internal else [])
+            for e in queries.batch_events(pk, actor)
+        ]
         return Response(
-            out.getvalue(),
+            csv_text(header, rows),
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="{batch.batch_no}-events.csv"'},
         )
@@ -202,11 +208,11 @@ class BatchApi(ApiErrorsMixin, BaseApi):
             _datetime(data, "planned_start_at"),
             _datetime(data, "planned_end_at"),
             actor=actor,
-            site_code=data.get("site_code") or None,
-            hot_cell_code=data.get("hot_cell_code") or None,
-            planned_activity_mbq=data.get("planned_activity_mbq"),
+            site_code=text_input(data.get("site_code"), "site_code"),
+            hot_cell_code=text_input(data.get("hot_cell_code"), "hot_cell_code"),
+            planned_activity_mbq=_optional_number(data, "planned_activity_mbq"),
             customer_codes=tuple(customers),
-            note=data.get("note"),
+            note=text_input(data.get("note"), "note"),
         )
         return json_response(201, queries.batch_detail(batch.id, actor))
 
@@ -224,7 +230,7 @@ class BatchApi(ApiErrorsMixin, BaseApi):
             pk,
             to_status.strip().upper(),
             actor,
-            data.get("note"),
+            text_input(data.get("note"), "note"),
             data.get("metadata"),
             signature_id=_optional_int(data, "signature_id"),
             override=_flag(data, "override"),
@@ -239,7 +245,7 @@ class BatchApi(ApiErrorsMixin, BaseApi):
         data = _body()
         actor = current_actor()
         queries.get_visible(pk, actor)
-        deviation = service.open_deviation(pk, data.get("reason") or "", actor)
+        deviation = service.open_deviation(pk, text_input(data.get("reason"), "reason") or "", actor)
         return json_response(
             201, {"deviation": queries.deviation_dict(deviation), "batch": queries.batch_detail(pk, actor)}
         )
@@ -251,7 +257,9 @@ class BatchApi(ApiErrorsMixin, BaseApi):
         data = _body()
         actor = current_actor()
         queries.get_visible(pk, actor)
-        deviation = service.close_deviation(pk, deviation_id, data.get("note") or "", actor)
+        deviation = service.close_deviation(
+            pk, deviation_id, text_input(data.get("note"), "note") or "", actor
+        )
         return json_response(
             200, {"deviation": queries.deviation_dict(deviation), "batch": queries.batch_detail(pk, actor)}
         )

@@ -8,14 +8,13 @@ numbers and the generated-at time on every page. Arabic text is laid out right-t
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from typing import Any
 
 from flask import current_app, render_template
 
+from app.core.exports import csv_text
 from app.core.web import fmt_local, fmt_utc, to_local
 
 CSV_COLUMNS = (
@@ -48,9 +47,7 @@ def log_csv(
     detail: dict[str, Any], events: list[dict[str, Any]], signatures: dict[int, dict], *, internal: bool
 ) -> str:
     """The timeline as CSV, oldest first (spreadsheet-safe: cells never start a formula)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([*CSV_COLUMNS, *(["metadata", "trace_id"] if internal else [])])
+    rows = []
     tz = current_app.config["SITE_TIMEZONE"]
     for e in events:
         local = to_local(e["occurred_at"])
@@ -75,15 +72,8 @@ def log_csv(
                 json.dumps(meta, ensure_ascii=False, sort_keys=True) if meta else "",
                 e.get("trace_id") or "",
             ]
-        writer.writerow([_safe_cell(v) for v in row])
-    return out.getvalue()
-
-
-def _safe_cell(value: Any) -> Any:
-    """A note typed as "=HYPERLINK(...)" must stay text when the CSV is opened in a spreadsheet."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+        rows.append(row)
+    return csv_text([*CSV_COLUMNS, *(["metadata", "trace_id"] if internal else [])], rows)
 
 
 def log_pdf(

@@ -9,7 +9,7 @@ import logging
 
 from flask import Flask, flash, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.core.api_errors import error_body, error_response
@@ -71,6 +71,17 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return error_response(status)
         return _page(status)
+
+    @app.errorhandler(DataError)
+    def _bad_value(err: DataError):
+        # A value the database cannot hold (a number out of range, a malformed date) that no
+        # parser caught: the client's input, so 422, never a 500. The log keeps the SQL detail.
+        log.warning("value refused by the database trace_id=%s: %s", current_trace_id(), err.orig)
+        db.session.rollback()
+        msg = "A value is out of range or not in the expected format."
+        if wants_json():
+            return error_response(422, "VALIDATION_ERROR", msg)
+        return _page(422, "VALIDATION_ERROR", msg)
 
     @app.errorhandler(OperationalError)
     def _db_down(err: OperationalError):

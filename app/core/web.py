@@ -96,6 +96,12 @@ def fmt_utc(value: dt.datetime | None) -> str:
 
 
 def init_web(app: Flask) -> None:
+    from app.core import lengths  # noqa: F401  (registers the column-length guard on every session)
+    from app.core.guards import init_guards
+    from app.core.headers import init_headers
+
+    init_guards(app)
+    init_headers(app)
     app.jinja_env.filters["local"] = fmt_local
     app.jinja_env.filters["localtime"] = fmt_time
     app.jinja_env.filters["utc"] = fmt_utc
@@ -103,13 +109,6 @@ def init_web(app: Flask) -> None:
     @app.context_processor
     def _site():
         return {"site_timezone": app.config["SITE_TIMEZONE"]}
-
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
 
     @app.before_request
     def _guard_fab_actions():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -325,18 +326,20 @@ def to_xlsx(title: str, columns: list[tuple[str, str]], rows: list[dict[str, Any
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    from app.core.exports import xlsx_row
+
     wb = Workbook()
     ws = wb.active
-    ws.title = title[:31]
-    ws.append([title])
+    ws.title = re.sub(r"[\\/*?:\[\]]", "-", title)[:31]  # Excel forbids these in sheet names
+    xlsx_row(ws, [title])
     ws["A1"].font = Font(bold=True, size=14)
-    ws.append([subtitle])
+    xlsx_row(ws, [subtitle])
     ws.append([])
-    ws.append([label for _, label in columns])
+    xlsx_row(ws, [label for _, label in columns])
     for cell in ws[4]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append([_cell(row.get(key)) for key, _ in columns])
+        xlsx_row(ws, [_cell(row.get(key)) for key, _ in columns])
     for i, (key, label) in enumerate(columns, start=1):
         width = max([len(label)] + [min(60, len(str(r.get(key) or ""))) for r in rows[:500]])
         ws.column_dimensions[get_column_letter(i)].width = max(10, width + 2)

@@ -20,7 +20,22 @@
     NOT_APPLICABLE: ["rp-qc-na", "fa-minus", "N/A"]
   };
 
-  function esc(s) { return $("<div>").text(s == null ? "" : String(s)).html(); }
+  // Elements are built with textContent / setAttribute, never from HTML strings (values such as
+  // reasons and file names are user text and must stay text in every context).
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      var v = attrs[k];
+      if (v === false || v === null || v === undefined) { return; }
+      if (k === "text") { node.textContent = String(v); } else { node.setAttribute(k, String(v)); }
+    });
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined || c === false || c === "") { return; }
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+  function icon(name) { return el("i", {"class": "fa " + name, "aria-hidden": "true"}); }
 
   $('[data-toggle="tooltip"]').tooltip({ container: "body" });
 
@@ -76,9 +91,12 @@
     var tip = data.status === "FAIL" ? data.fail_reason : (data.alert_reason || (data.needs_verdict ? "Entered — needs a Pass/Fail decision" : ""));
     badge.tooltip("destroy");
     badge.attr("class", "rp-qc-badge " + spec[0] + (data.alert_reason && data.status === "PASS" ? " rp-qc-flagged" : ""));
-    badge.html('<i class="fa ' + spec[1] + '" aria-hidden="true"></i> ' + spec[2] +
-      (data.alert_reason && data.status === "PASS" ? ' <i class="fa fa-bell" aria-hidden="true"></i>' : "") +
-      (data.needs_verdict ? ' <i class="fa fa-question-circle" aria-hidden="true"></i>' : ""));
+    var node = badge[0];
+    node.textContent = "";
+    node.appendChild(icon(spec[1]));
+    node.appendChild(document.createTextNode(" " + spec[2]));
+    if (data.alert_reason && data.status === "PASS") { node.appendChild(document.createTextNode(" ")); node.appendChild(icon("fa-bell")); }
+    if (data.needs_verdict) { node.appendChild(document.createTextNode(" ")); node.appendChild(icon("fa-question-circle")); }
     if (tip) {
       badge.attr({ title: tip, tabindex: 0, "data-toggle": "tooltip", "aria-label": spec[2] + ": " + tip }).tooltip({ container: "body" });
     } else {
@@ -87,9 +105,9 @@
     var cell = badge.closest("td");
     cell.find(".rp-qc-fail-reason, .rp-qc-alert-reason").remove();
     if (data.status === "FAIL" && data.fail_reason) {
-      badge.after('<div class="rp-qc-fail-reason small">' + esc(data.fail_reason) + "</div>");
+      badge.after(el("div", {"class": "rp-qc-fail-reason small", text: data.fail_reason}));
     } else if (data.status === "PASS" && data.alert_reason) {
-      badge.after('<div class="rp-qc-alert-reason small">' + esc(data.alert_reason) + "</div>");
+      badge.after(el("div", {"class": "rp-qc-alert-reason small", text: data.alert_reason}));
     }
     tr.setAttribute("data-status", data.status);
     tr.className = tr.className.replace(/rp-qc-row-\w+/, "rp-qc-row-" + data.status.toLowerCase());
@@ -137,16 +155,18 @@
     var id = this.getAttribute("data-id");
     var tr = $(this).closest("tr");
     var list = attachments[id] || [];
-    var html = list.length ? "" : '<li class="text-muted">No files yet.</li>';
+    var items = list.length ? [] : [el("li", {"class": "text-muted", text: "No files yet."})];
     list.forEach(function (a) {
       var url = window.location.pathname.replace(/\/qc\/?$/, "/qc/attachments/" + a.id);
-      html += '<li><i class="fa fa-file-o" aria-hidden="true"></i> <a href="' + esc(url) + '">' + esc(a.file_name) + "</a> " +
-        '<span class="text-muted small">' + (a.file_size_bytes / 1024).toFixed(0) + " KB · " + esc(a.uploaded_by) +
-        ' · <span title="SHA-256">' + esc(a.sha256.slice(0, 12)) + "…</span></span></li>";
+      items.push(el("li", {}, [icon("fa-file-o"), " ", el("a", {href: url, text: a.file_name}), " ",
+        el("span", {"class": "text-muted small"}, [
+          (a.file_size_bytes / 1024).toFixed(0) + " KB · " + (a.uploaded_by || "") + " · ",
+          el("span", {title: "SHA-256", text: String(a.sha256 || "").slice(0, 12) + "…"})
+        ])]));
     });
     var modal = $("#attach-modal");
     modal.find(".js-attach-name").text(names[id] || "");
-    modal.find(".js-attach-list").html(html);
+    modal.find(".js-attach-list").empty().append(items);
     var f = modal.find(".js-attach-form");
     f.attr("action", f.data("action").replace(/\/rows\/0\//, "/rows/" + id + "/"));
     f.toggleClass("hidden", tr.attr("data-editable") !== "1");
@@ -163,22 +183,28 @@
   $(form).on("click", ".js-history", function () {
     var id = +this.getAttribute("data-id");
     var rows = history.filter(function (h) { return h.result_id === id; });
-    var html = "";
-    rows.forEach(function (h) {
-      html += "<tr><td>v" + h.version + (h.kind !== "ENTRY" ? ' <span class="label label-default">' + esc(h.kind.toLowerCase()) + "</span>" : "") +
-        "</td><td><bdi dir=\"ltr\">" + esc(h.value) + "</bdi></td><td>" + esc(h.status_label) +
-        (h.fail_reason ? '<div class="small text-danger">' + esc(h.fail_reason) + "</div>" : "") +
-        "</td><td>" + esc(h.entered_by) + (h.entered_by_role ? ' <span class="text-muted small">(' + esc(h.entered_by_role) + ")</span>" : "") +
-        "</td><td class=\"rp-nowrap\">" + esc(h.when) + "</td><td>" + esc(h.reason || "—") + "</td></tr>";
+    var trs = rows.map(function (h) {
+      return el("tr", {}, [
+        el("td", {}, ["v" + h.version, h.kind !== "ENTRY" ? " " : null,
+          h.kind !== "ENTRY" ? el("span", {"class": "label label-default", text: String(h.kind).toLowerCase()}) : null]),
+        el("td", {}, [el("bdi", {dir: "ltr", text: h.value == null ? "" : h.value})]),
+        el("td", {}, [h.status_label == null ? "" : String(h.status_label),
+          h.fail_reason ? el("div", {"class": "small text-danger", text: h.fail_reason}) : null]),
+        el("td", {}, [h.entered_by == null ? "" : String(h.entered_by),
+          h.entered_by_role ? " " : null,
+          h.entered_by_role ? el("span", {"class": "text-muted small", text: "(" + h.entered_by_role + ")"}) : null]),
+        el("td", {"class": "rp-nowrap", text: h.when == null ? "" : h.when}),
+        el("td", {text: h.reason || "—"})
+      ]);
     });
     $("#history-modal .js-history-name").text(names[String(id)] || "");
-    $("#history-modal .js-history-body").html(html);
+    $("#history-modal .js-history-body").empty().append(trs);
     $("#history-modal").modal("show");
   });
 
   // --- review ------------------------------------------------------------------------------------
   var IMPACT = {
-    APPROVE: "Approving confirms the results as entered. If every required before-release test passed, QC passes and the batch moves on to QP review; if a required test failed, QC fails and an OOS case is opened.",
+    APPROVE: "Approving confirms the results as entered. If every required before-release test passed, QC passes and the batch moves to QC Passed, where it waits for the QP to start the release review; if a required test failed, QC fails and an OOS case is opened.",
     REJECT: "Rejecting fails QC for this batch: it is blocked, an OOS investigation is opened and the QC Manager and QP are notified.",
     RETURN: "Returning sends the results back to the analyst for correction; nothing is decided yet."
   };

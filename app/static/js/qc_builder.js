@@ -22,7 +22,22 @@
     CUSTOM_TEXT: "A written criterion; analysts record the result and choose Pass or Fail."
   };
 
-  function esc(s) { return $("<div>").text(s == null ? "" : String(s)).html(); }
+  // Elements are built with textContent / setAttribute, never from HTML strings: a test name such
+  // as `Q" onmouseover="..."` stays text in every context (attribute, element, option).
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      var v = attrs[k];
+      if (v === false || v === null || v === undefined) { return; }
+      if (k === "text") { node.textContent = String(v); } else { node.setAttribute(k, v === true ? "" : String(v)); }
+    });
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined || c === false || c === "") { return; }
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+  function icon(name) { return el("i", {"class": "fa " + name, "aria-hidden": "true"}); }
   function fmtNumber(v) {
     if (v === null || v === undefined || v === "") { return ""; }
     var s = String(v).trim().replace(",", ".");
@@ -67,45 +82,70 @@
     $("#qc-dirty").removeClass("hidden");
   }
 
+  function lineRow(line, i) {
+    var d = display(line), a = alertText(line), name = line.test_name_en || "";
+    var timing = el("select", {id: "timing-" + i, "class": "form-control input-sm js-timing"}, [
+      el("option", {value: "BEFORE_RELEASE", selected: line.timing === "BEFORE_RELEASE", text: "Before release"}),
+      el("option", {value: "AFTER_RELEASE", selected: line.timing === "AFTER_RELEASE", text: "After release"})
+    ]);
+    var required = el("input", {type: "checkbox", "class": "js-required", "aria-label": name + " required"});
+    required.checked = !!line.is_required;
+    var attach = el("input", {type: "checkbox", "class": "js-attach", "aria-label": name + " needs an attachment"});
+    attach.checked = !!line.attachment_required;
+    return el("tr", {draggable: "true", "data-index": i, "class": "rp-qc-line"}, [
+      el("td", {"class": "rp-qc-col-order"}, [
+        el("span", {"class": "rp-qc-handle", title: "Drag to reorder", "aria-hidden": "true"}, [icon("fa-bars")]), " ",
+        el("span", {"class": "rp-qc-pos", text: i + 1}),
+        el("div", {"class": "btn-group-vertical btn-group-xs rp-qc-move"}, [
+          el("button", {type: "button", "class": "btn btn-link js-up", "aria-label": "Move " + name + " up",
+                        disabled: i === 0}, [icon("fa-chevron-up")]),
+          el("button", {type: "button", "class": "btn btn-link js-down", "aria-label": "Move " + name + " down",
+                        disabled: i === lines.length - 1}, [icon("fa-chevron-down")])
+        ])
+      ]),
+      el("td", {}, [el("div", {"class": "rp-qc-test"}, [
+        el("div", {"class": "rp-qc-test-line"}, [
+          el("span", {"class": "rp-qc-test-name", text: name}),
+          line.test_name_ar ? el("span", {"class": "rp-qc-test-ar", dir: "rtl", lang: "ar", text: line.test_name_ar}) : null
+        ]),
+        el("div", {"class": "rp-qc-method", text: (line.method_en || "") + (line.unit ? " · " + line.unit : "")})
+      ])]),
+      el("td", {}, [
+        el("bdi", {dir: "ltr", "class": "rp-qc-criteria", text: d.text}),
+        d.range ? el("div", {"class": "rp-qc-range", text: d.range}) : null,
+        a ? el("div", {"class": "rp-qc-range rp-qc-alert-text"}, [icon("fa-bell-o"), " " + a]) : null,
+        line.allow_manual_pass_fail ? el("div", {"class": "rp-qc-range", text: "Manual Pass/Fail allowed"}) : null,
+        el("button", {type: "button", "class": "btn btn-link btn-xs js-edit rp-qc-edit-criteria"},
+           [icon("fa-sliders"), " Edit criteria"])
+      ]),
+      el("td", {}, [el("label", {"class": "sr-only", "for": "timing-" + i, text: "Timing"}), timing]),
+      el("td", {"class": "text-center"}, [required]),
+      el("td", {"class": "text-center"}, [attach]),
+      el("td", {"class": "text-right"}, [
+        el("button", {type: "button", "class": "btn btn-link text-danger js-remove", "aria-label": "Remove " + name},
+           [icon("fa-trash-o")])
+      ])
+    ]);
+  }
+
   function render() {
-    var html = "";
-    lines.forEach(function (line, i) {
-      var d = display(line), a = alertText(line);
-      html += '<tr draggable="true" data-index="' + i + '" class="rp-qc-line">' +
-        '<td class="rp-qc-col-order"><span class="rp-qc-handle" title="Drag to reorder" aria-hidden="true"><i class="fa fa-bars"></i></span> ' +
-        '<span class="rp-qc-pos">' + (i + 1) + '</span>' +
-        '<div class="btn-group-vertical btn-group-xs rp-qc-move">' +
-        '<button type="button" class="btn btn-link js-up" aria-label="Move ' + esc(line.test_name_en) + ' up"' + (i === 0 ? " disabled" : "") + '><i class="fa fa-chevron-up"></i></button>' +
-        '<button type="button" class="btn btn-link js-down" aria-label="Move ' + esc(line.test_name_en) + ' down"' + (i === lines.length - 1 ? " disabled" : "") + '><i class="fa fa-chevron-down"></i></button>' +
-        '</div></td>' +
-        '<td><div class="rp-qc-test"><div class="rp-qc-test-line"><span class="rp-qc-test-name">' + esc(line.test_name_en) + '</span>' +
-        (line.test_name_ar ? '<span class="rp-qc-test-ar" dir="rtl" lang="ar">' + esc(line.test_name_ar) + '</span>' : "") + '</div>' +
-        '<div class="rp-qc-method">' + esc(line.method_en || "") + (line.unit ? ' · ' + esc(line.unit) : "") + '</div></div></td>' +
-        '<td><bdi dir="ltr" class="rp-qc-criteria">' + esc(d.text) + '</bdi>' +
-        (d.range ? '<div class="rp-qc-range">' + esc(d.range) + '</div>' : "") +
-        (a ? '<div class="rp-qc-range rp-qc-alert-text"><i class="fa fa-bell-o" aria-hidden="true"></i> ' + esc(a) + '</div>' : "") +
-        (line.allow_manual_pass_fail ? '<div class="rp-qc-range">Manual Pass/Fail allowed</div>' : "") +
-        '<button type="button" class="btn btn-link btn-xs js-edit rp-qc-edit-criteria"><i class="fa fa-sliders" aria-hidden="true"></i> Edit criteria</button></td>' +
-        '<td><label class="sr-only" for="timing-' + i + '">Timing</label><select id="timing-' + i + '" class="form-control input-sm js-timing">' +
-        '<option value="BEFORE_RELEASE"' + (line.timing === "BEFORE_RELEASE" ? " selected" : "") + '>Before release</option>' +
-        '<option value="AFTER_RELEASE"' + (line.timing === "AFTER_RELEASE" ? " selected" : "") + '>After release</option></select></td>' +
-        '<td class="text-center"><input type="checkbox" class="js-required" aria-label="' + esc(line.test_name_en) + ' required"' + (line.is_required ? " checked" : "") + '></td>' +
-        '<td class="text-center"><input type="checkbox" class="js-attach" aria-label="' + esc(line.test_name_en) + ' needs an attachment"' + (line.attachment_required ? " checked" : "") + '></td>' +
-        '<td class="text-right"><button type="button" class="btn btn-link text-danger js-remove" aria-label="Remove ' + esc(line.test_name_en) + '"><i class="fa fa-trash-o"></i></button></td>' +
-        '</tr>';
-    });
+    body.textContent = "";
+    lines.forEach(function (line, i) { body.appendChild(lineRow(line, i)); });
     if (!lines.length) {
-      html = '<tr><td colspan="7"><div class="rp-empty">No tests yet. Add the first one below.</div></td></tr>';
+      body.appendChild(el("tr", {}, [el("td", {colspan: "7"}, [
+        el("div", {"class": "rp-empty", text: "No tests yet. Add the first one below."})
+      ])]));
     }
-    body.innerHTML = html;
     var used = lines.map(function (l) { return l.test_definition_id; });
-    var opts = '<option value="">Choose a test…</option>';
+    var select = document.getElementById("qc-add-test");
+    if (!select) { return; }
+    select.textContent = "";
+    select.appendChild(el("option", {value: "", text: "Choose a test…"}));
     tests.forEach(function (t) {
       if (used.indexOf(t.id) < 0) {
-        opts += '<option value="' + t.id + '">' + esc(t.name_en) + " (" + esc(t.code) + ")</option>";
+        select.appendChild(el("option", {value: t.id, text: t.name_en + " (" + t.code + ")"}));
       }
     });
-    $("#qc-add-test").html(opts);
   }
 
   function move(from, to) {

@@ -1,0 +1,55 @@
+"""Text longer than its column is refused, never cut (issue 14: a 10 MB reason was stored as its
+first 2,000 characters, which is data loss in a GMP record).
+
+One guard for every service: before each flush, every new or changed row's string values are
+compared with the column lengths declared on the models; the first too-long value raises a 422 that
+names the field and its limit. `text_input` is the parser-side helper: a reason or note must be a
+string (an object is refused, not stored as "{'a': 1}").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import String, event, inspect
+from sqlalchemy.orm import Session
+
+from app.core.domain import ValidationFailed
+
+
+def too_long(field: str, limit: int) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field} is longer than {limit} characters. Shorten it; nothing was saved.",
+        {field: [f"At most {limit} characters."]},
+    )
+
+
+def text_input(value: Any, field: str, *, limit: int | None = None) -> str | None:
+    """A client's free text: None/"" -> None, a string stripped, anything else 422."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed(f"{field} must be text.", {field: ["Not text."]})
+    value = value.strip()
+    if limit is not None and len(value) > limit:
+        raise too_long(field, limit)
+    return value or None
+
+
+def _check_row(obj: Any) -> None:
+    state = inspect(obj)
+    mapper = state.mapper
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        length = getattr(column.type, "length", None)
+        if not length or not isinstance(column.type, String):
+            continue
+        value = state.dict.get(attr.key)
+        if isinstance(value, str) and len(value) > length:
+            raise too_long(attr.key, length)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_too_long(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in list(session.new) + list(session.dirty):
+        _check_row(obj)
