@@ -21,18 +21,21 @@ DIRECTIONS = ("forward", "backward", "both")
 PARAM_TYPES = {"lot": "LOT", "batch": "BATCH", "dose": "DOSE", "shipment": "SHIPMENT"}
 
 # {near}/{far}: forward walks parent -> child, backward child -> parent. The path array holds the
-# 'TYPE:id' keys of the nodes on the way: the cycle guard.
+# 'TYPE:id' keys of the nodes on the way: an edge back into the path is reported (is_cycle) but the
+# walk does not go on from it, so a cycle ends instead of looping.
 _WALK = """
-WITH RECURSIVE walk(edge_id, node_type, node_id, depth, path) AS (
+WITH RECURSIVE walk(edge_id, node_type, node_id, depth, path, is_cycle) AS (
     SELECT e.id, e.{far}_type, e.{far}_id, 1,
-           ARRAY[CAST(:start_key AS text), e.{far}_type || ':' || e.{far}_id]
+           ARRAY[CAST(:start_key AS text), e.{far}_type || ':' || e.{far}_id],
+           (e.{far}_type || ':' || e.{far}_id) = :start_key
     FROM genealogy_edge e
     WHERE e.{near}_type = :start_type AND e.{near}_id = :start_id
   UNION ALL
-    SELECT e.id, e.{far}_type, e.{far}_id, w.depth + 1, w.path || (e.{far}_type || ':' || e.{far}_id)
+    SELECT e.id, e.{far}_type, e.{far}_id, w.depth + 1, w.path || (e.{far}_type || ':' || e.{far}_id),
+           (e.{far}_type || ':' || e.{far}_id) = ANY (w.path)
     FROM walk w
     JOIN genealogy_edge e ON e.{near}_type = w.node_type AND e.{near}_id = w.node_id
-    WHERE NOT (e.{far}_type || ':' || e.{far}_id) = ANY (w.path)
+    WHERE NOT w.is_cycle
 )
 SELECT e.id, e.parent_type, e.parent_id, e.child_type, e.child_id, e.quantity, e.unit, e.event,
        e.occurred_at, e.actor_name, min(w.depth) AS depth
