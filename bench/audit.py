@@ -30,7 +30,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The script's folder goes last on the path: bench/http.py must not shadow the standard library's http.
+sys.path[:] = (
+    [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
+)
 
 ENTITY_TYPES = ("Batch", "QcResult", "Product", "Customer", "Order", "DoseUnit", "Shipment")
 ACTIONS = ("CREATE", "UPDATE", "STATUS_CHANGE", "SIGN", "RESULT_ENTERED", "DISPATCH")

@@ -28,8 +28,10 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+# The script's folder goes last on the path: bench/http.py must not shadow the standard library's http.
+sys.path[:] = (
+    [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"] + [str(ROOT / "bench")]
+)
 
 from audit import fresh_database, server_url  # noqa: E402  (bench/audit.py helpers)
 
