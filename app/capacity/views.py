@@ -272,6 +272,35 @@ def fill_class(remaining: int, total: int, closed: bool) -> str:
     return "rp-cap-low" if used < 0.5 else "rp-cap-mid" if used < 0.85 else "rp-cap-high"
 
 
+def _closed_days(first: dt.date, last: dt.date) -> set[str]:
+    """Dates the dispensing calendars are closed: a closure, or a weekday without pattern windows."""
+    calendars = (
+        db.session.execute(
+            select(ResourceCalendar).where(
+                ResourceCalendar.is_active.is_(True),
+                ResourceCalendar.resource_type == "DISPENSING_BOTTLENECK",
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not calendars:
+        return set()
+    open_weekdays = {p.weekday for c in calendars for p in c.patterns}
+    closures = set(
+        db.session.execute(
+            select(CalendarClosure.local_date).where(CalendarClosure.local_date.between(first, last))
+        ).scalars()
+    )
+    out = set()
+    day = first
+    while day <= last:
+        if day in closures or (open_weekdays and day.weekday() not in open_weekdays):
+            out.add(day.isoformat())
+        day += dt.timedelta(days=1)
+    return out
+
+
 class BookCapacityView(BaseView):
     route_base = "/capacity"
     default_view = "book"
@@ -324,6 +353,7 @@ class BookCapacityView(BaseView):
             windows = queries.windows_between(days[0], days[-1], product_code)
         except DomainError:
             windows = queries.windows_between(days[0], days[-1], None)
+        closed_days = _closed_days(days[0], days[-1])
         by_day: dict[str, list[dict[str, Any]]] = {}
         for w in windows:
             w["fill"] = fill_class(w["remaining_minutes"], w["total_minutes"], w["closed"])
@@ -334,6 +364,7 @@ class BookCapacityView(BaseView):
             "days": days,
             "month": days[len(days) // 2].month,
             "by_day": by_day,
+            "closed_days": closed_days,
             "today": today,
             "products": products,
             "product_code": product_code,
@@ -384,7 +415,10 @@ class BookCapacityView(BaseView):
                 "doses": form.get("dose_count"),
                 "customer": form.get("customer"),
             }
-            context = self._context(args | {k: v for k, v in request.args.items()})
+            chosen = db.session.get(DeliveryWindow, window_id) if 0 < window_id < 2**31 else None
+            if chosen is not None:  # stay on the month of the window that was refused
+                args |= {"view": "month", "month": chosen.local_date.strftime("%Y-%m")}
+            context = self._context(args)
             return self.render_template("capacity/book.html", refusal=err, **context), err.status
         return redirect(url_for("BookCapacityView.reservation", pk=reservation.id))
 
