@@ -13,3 +13,6 @@ def register(appbuilder) -> None:
     views.register(appbuilder)
     views_states.register(appbuilder)
     api.register(appbuilder)
+    from app.batches import ebr_views
+
+    ebr_views.register(appbuilder)

@@ -32,10 +32,23 @@ def register_qc_gate(gate: QcGate) -> None:
     _gate = gate
 
 
+_created_listeners: list[Any] = []
+
+
+def register_batch_created(listener: Any) -> None:
+    """Another listener for new batches, `listener(batch)`, run in the creation's transaction after
+    QC's session (e.g. the eBR snapshot)."""
+    if listener not in _created_listeners:
+        _created_listeners.append(listener)
+
+
 def on_batch_created(batch: Any) -> None:
-    """Snapshot the product's ACTIVE QC template into the batch's QC session (same transaction)."""
+    """Snapshot the product's ACTIVE QC template into the batch's QC session (same transaction),
+    then run the other registered listeners."""
     if _gate is not None:
         _gate.create_session_for_batch(batch)
+    for listener in _created_listeners:
+        listener(batch)
 
 
 def qc_session_status(batch: Any) -> str | None:

@@ -28,6 +28,7 @@ TABS = (
     ("dose-units", "Dose Units", "vials"),
     ("materials", "Materials / Genealogy", "sitemap"),
     ("qc", "QC", "microscope"),
+    ("ebr", "Batch record", "list-ol"),
     ("release", "Release", "certificate"),
     ("logistics", "Logistics", "truck"),
     ("audit", "Audit", "shield-alt"),

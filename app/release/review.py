@@ -189,7 +189,10 @@ def _deviation_text(d: Deviation) -> str:
 
 
 def findings(batch: Batch, now: dt.datetime | None = None) -> list[rules.Finding]:
-    return rules.findings(review_facts(batch, now))
+    from app.batches.ebr import review_findings  # the executed batch record's exceptions (issue 12)
+
+    ebr = [rules.Finding(f["kind"], f["severity"], f["title"], f["detail"]) for f in review_findings(batch.id)]
+    return sorted(rules.findings(review_facts(batch, now)) + ebr, key=lambda x: x.severity != rules.EXCEPTION)
 
 
 # --- signed dispositions ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ MASTER_DATA = ("Nuclide", "Product", "Customer", "Site", "HotCell", "Supplier", 
 # Resources every signed-in internal role may read.
 _INTERNAL_READ = {name: READ for name in MASTER_DATA}
 _INTERNAL_READ["Notification"] = READ  # the bell: own notifications, mark as read
+_INTERNAL_READ["Ebr"] = READ  # master batch records (issue 12); writing is QC Manager's, executing Production's
 _INTERNAL_READ["Reservation"] = READ  # capacity holds and the windows' remaining minutes
 # Booking capacity: hold minutes of a window, cancel a hold (capacity part).
 BOOKING = ("can_read", "can_create", "can_cancel")
@@ -47,6 +48,7 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
     "Production": {
         **_INTERNAL_READ,
         "MaterialLot": RW,
+        "Ebr": ("can_read", "can_execute"),
         "Batch": ("can_read", "can_transition", "can_export"),
         "QcSession": READ,
     },
@@ -69,6 +71,7 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         "Batch": ("can_read", "can_transition", "can_export"),
         "QcTestDefinition": RW,
         "QcTemplate": ("can_read", "can_write", "can_activate"),
+        "Ebr": ("can_read", "can_write", "can_activate"),
         "QcSession": ("can_read", "can_enter", "can_review"),
         "Release": READ,
     },

@@ -7,6 +7,7 @@ Create Date: 2026-11-29
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 
 # revision identifiers, used by Alembic.
@@ -85,9 +86,145 @@ def _notifications_down():
     op.drop_column('notification', 'record_url')
 
 
+def _ebr_kpis_imports_up():
+    op.create_table('kpi_refresh',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('batches', sa.Integer(), nullable=False),
+    sa.CheckConstraint('id = 1', name='ck_kpi_refresh_single_row'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('qc_import',
+    sa.Column('id', sa.BigInteger(), nullable=False),
+    sa.Column('source', sa.String(length=8), nullable=False),
+    sa.Column('filename', sa.String(length=255), nullable=True),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=10), server_default='PREVIEWED', nullable=False),
+    sa.Column('rows_total', sa.Integer(), nullable=False),
+    sa.Column('rows_valid', sa.Integer(), nullable=False),
+    sa.Column('rows_applied', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('preview', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_name', sa.String(length=200), nullable=False),
+    sa.Column('applied_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("source IN ('CSV', 'API')", name='ck_qc_import_source'),
+    sa.CheckConstraint("status IN ('PREVIEWED', 'APPLIED')", name='ck_qc_import_status'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('ebr_master',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=8), server_default='DRAFT', nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('activated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('activated_by_id', sa.Integer(), nullable=True),
+    sa.Column('signature_id', sa.BigInteger(), nullable=True),
+    sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("status = 'DRAFT' OR signature_id IS NOT NULL", name='ck_ebr_master_signed'),
+    sa.CheckConstraint("status IN ('DRAFT', 'ACTIVE', 'RETIRED')", name='ck_ebr_master_status'),
+    sa.ForeignKeyConstraint(['activated_by_id'], ['ab_user.id'], ),
+    sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
+    sa.ForeignKeyConstraint(['product_id'], ['product.id'], ),
+    sa.ForeignKeyConstraint(['signature_id'], ['esignature.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('product_id', 'version', name='uq_ebr_master_product_version')
+    )
+    with op.batch_alter_table('ebr_master', schema=None) as batch_op:
+        batch_op.create_index('uq_ebr_master_one_active', ['product_id'], unique=True, postgresql_where=sa.text("status = 'ACTIVE'"))
+    op.create_table('ebr_master_step',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('master_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('instruction', sa.Text(), server_default='', nullable=False),
+    sa.Column('value_label', sa.String(length=100), nullable=True),
+    sa.Column('unit', sa.String(length=20), nullable=True),
+    sa.Column('expected_value', sa.Numeric(precision=14, scale=3), nullable=True),
+    sa.Column('lower_limit', sa.Numeric(precision=14, scale=3), nullable=True),
+    sa.Column('upper_limit', sa.Numeric(precision=14, scale=3), nullable=True),
+    sa.Column('is_yield', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+    sa.CheckConstraint('lower_limit IS NULL OR upper_limit IS NULL OR lower_limit <= upper_limit', name='ck_ebr_master_step_limits'),
+    sa.ForeignKeyConstraint(['master_id'], ['ebr_master.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('master_id', 'seq', name='uq_ebr_master_step_seq')
+    )
+    op.create_table('kpi_batch_fact',
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('eos_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('released_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('dispatched_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('lead_min', sa.Integer(), nullable=True),
+    sa.Column('planned_corrected_mbq', sa.Numeric(precision=14, scale=1), nullable=True),
+    sa.Column('actual_mbq', sa.Numeric(precision=14, scale=1), nullable=True),
+    sa.Column('qc_first_pass', sa.Boolean(), nullable=True),
+    sa.Column('computed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['batch_id'], ['batch.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['product_id'], ['product.id'], ),
+    sa.PrimaryKeyConstraint('batch_id')
+    )
+    with op.batch_alter_table('kpi_batch_fact', schema=None) as batch_op:
+        batch_op.create_index('ix_kpi_batch_fact_day_product', ['day', 'product_id'], unique=False)
+    op.create_table('batch_ebr_step',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('master_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('instruction', sa.Text(), server_default='', nullable=False),
+    sa.Column('value_label', sa.String(length=100), nullable=True),
+    sa.Column('unit', sa.String(length=20), nullable=True),
+    sa.Column('expected_value', sa.Numeric(precision=14, scale=3), nullable=True),
+    sa.Column('lower_limit', sa.Numeric(precision=14, scale=3), nullable=True),
+    sa.Column('upper_limit', sa.Numeric(precision=14, scale=3), nullable=True),
+    sa.Column('is_yield', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+    sa.Column('status', sa.String(length=8), server_default='PENDING', nullable=False),
+    sa.Column('value', sa.Numeric(precision=14, scale=3), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.Column('out_of_limits', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+    sa.Column('corrections', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('done_by_id', sa.Integer(), nullable=True),
+    sa.Column('done_by_name', sa.String(length=200), nullable=True),
+    sa.Column('done_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('deviation_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint("status <> 'SKIPPED' OR note IS NOT NULL", name='ck_batch_ebr_step_skip_note'),
+    sa.CheckConstraint("status = 'PENDING' OR done_at IS NOT NULL", name='ck_batch_ebr_step_done'),
+    sa.CheckConstraint("status IN ('PENDING', 'DONE', 'SKIPPED')", name='ck_batch_ebr_step_status'),
+    sa.CheckConstraint('NOT out_of_limits OR note IS NOT NULL', name='ck_batch_ebr_step_ool_note'),
+    sa.ForeignKeyConstraint(['batch_id'], ['batch.id'], ),
+    sa.ForeignKeyConstraint(['deviation_id'], ['deviation.id'], ),
+    sa.ForeignKeyConstraint(['done_by_id'], ['ab_user.id'], ),
+    sa.ForeignKeyConstraint(['master_id'], ['ebr_master.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('batch_id', 'seq', name='uq_batch_ebr_step_seq')
+    )
+
+
+def _ebr_kpis_imports_down():
+    op.drop_table('batch_ebr_step')
+    with op.batch_alter_table('kpi_batch_fact', schema=None) as batch_op:
+        batch_op.drop_index('ix_kpi_batch_fact_day_product')
+    op.drop_table('kpi_batch_fact')
+    op.drop_table('ebr_master_step')
+    with op.batch_alter_table('ebr_master', schema=None) as batch_op:
+        batch_op.drop_index('uq_ebr_master_one_active', postgresql_where=sa.text("status = 'ACTIVE'"))
+    op.drop_table('ebr_master')
+    op.drop_table('qc_import')
+    op.drop_table('kpi_refresh')
+
+
 def upgrade():
     _notifications_up()
+    _ebr_kpis_imports_up()
 
 
 def downgrade():
+    _ebr_kpis_imports_down()
     _notifications_down()
