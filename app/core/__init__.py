@@ -12,3 +12,11 @@ def register(appbuilder) -> None:
     from app.core import ui
 
     ui.register_jinja(current_app)
+    current_app.add_url_rule("/favicon.ico", "favicon", _favicon)
+
+
+def _favicon():
+    """Browsers ask for /favicon.ico on every page; answer with the logo instead of a logged 404."""
+    from flask import current_app
+
+    return current_app.send_static_file("img/logo.svg")

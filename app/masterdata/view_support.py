@@ -13,7 +13,7 @@ import re
 from typing import Any
 from zoneinfo import available_timezones
 
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder.fieldwidgets import (
     BS3PasswordFieldWidget,
     BS3TextAreaFieldWidget,
@@ -328,6 +328,7 @@ class ServiceCrudMixin:
                         f"{self.crud_service.label(self.crud_service.entity_name(item)).capitalize()} added.",
                         "success",
                     )
+                    g.rp_saved_pk = self.datamodel.get_pk_value(item)
                     return None
             return self._get_add_widget(form=form, exclude_cols=exclude_cols)
         self.update_redirect()
@@ -366,6 +367,7 @@ class ServiceCrudMixin:
                         f"{self.crud_service.label(self.crud_service.entity_name(item)).capitalize()} saved.",
                         "success",
                     )
+                    g.rp_saved_pk = pk
                     return None
         else:
             form = self.edit_form.refresh(obj=item)
@@ -377,6 +379,18 @@ class ServiceCrudMixin:
         if valid:
             self.update_redirect()
         return widgets
+
+    # After a save the user sees the record they saved (FAB's default goes back through its page
+    # history, which lands on the home page when the form was opened directly).
+    def _saved_redirect(self):
+        pk = g.pop("rp_saved_pk", None)
+        return None if pk is None else redirect(url_for(f"{self.endpoint}.show", pk=pk))
+
+    def post_add_redirect(self):
+        return self._saved_redirect() or super().post_add_redirect()  # type: ignore[misc]
+
+    def post_edit_redirect(self):
+        return self._saved_redirect() or super().post_edit_redirect()  # type: ignore[misc]
 
     def _delete(self, pk):
         item = self.datamodel.get(pk, self._base_filters)

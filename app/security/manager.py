@@ -68,6 +68,9 @@ class RadioSecurityApi(ApiErrorsMixin, SecurityApi):
 
 class SecurityManager(AuditedLoginMixin, FabSecurityManager):
     security_api = RadioSecurityApi
+    # FAB's "User's Statistics" chart loads Google Charts from the internet (blank offline) and
+    # shows nothing a site needs: it is not registered.
+    userstatschartview = None
 
     # --- permissions from the per-process cache (issue 16) ------------------------------------
     # FAB's has_access path sends about six statements per request; with the cache an API request

@@ -154,6 +154,7 @@ def test_product_edit_with_reason_saves_and_audits_before_after(client, db_sessi
         ),
     )
     assert r.status_code == 302
+    assert r.headers["Location"].endswith(f"/products/show/{fdg.id}")  # back to the product, not home
     db_session.expire_all()
     assert _product(db_session, "FDG").shelf_life_min == 540
     row = _audit_rows(db_session, "Product", fdg.id)[-1]

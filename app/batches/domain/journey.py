@@ -2,7 +2,7 @@
 
 Planned -> Production -> QC -> QP Release -> Dispensing -> Packing -> Dispatch -> Closed. Each is
 done, current, pending or blocked, with the time and person of the move that completed (or started)
-it. An exception state blocks the step the batch stopped at, with the reason in words; the step
+it (the planner for Planned). An exception state blocks the step the batch stopped at, with the reason in words; the step
 Dispensing says what it waits for until the batch is released ("Blocked: QP Release pending").
 """
 
@@ -20,10 +20,13 @@ class Step:
     label: str
     current_in: tuple[str, ...]  # the batch is at this step while in one of these
     done_by: str  # reaching this status completes the step
+    # Whose work the step was, when that is not the move that ends it: a batch is planned by the
+    # planner (the move into Planned or Scheduled), not by the operator who starts production.
+    credited_to: tuple[str, ...] = ()
 
 
 STEPS = (
-    Step("planned", "Planned", ("PLANNED", "SCHEDULED"), "IN_PRODUCTION"),
+    Step("planned", "Planned", ("PLANNED", "SCHEDULED"), "IN_PRODUCTION", ("PLANNED", "SCHEDULED")),
     Step("production", "Production", ("IN_PRODUCTION",), "PRODUCTION_COMPLETE"),
     Step("qc", "QC", ("PRODUCTION_COMPLETE", "QC_PENDING", "QC_IN_PROGRESS"), "QC_PASSED"),
     Step("qp_release", "QP Release", ("QC_PASSED", "QP_REVIEW"), "RELEASED"),
@@ -64,7 +67,8 @@ def milestones(status: str, status_before_exception: str | None, reached: dict[s
                       "role": None, "blocked_reason": None}  # fmt: skip
         ev: Reached | None = None
         if i < at_step:
-            item["state"], ev = "done", reached.get(step.done_by)
+            item["state"] = "done"
+            ev = _latest(reached, step.credited_to) if step.credited_to else reached.get(step.done_by)
         elif i == at_step and exception:
             ev = reached.get(status)
             note = ev.note if ev else None

@@ -291,6 +291,14 @@ def test_stepper_at_qp_review_says_dispensing_waits_for_release():
     assert steps[4]["blocked_reason"] == "Blocked: QP Release pending"
 
 
+def test_stepper_credits_the_planned_step_to_the_planner_not_to_who_started_production():
+    reached = _reached("PLANNED", "SCHEDULED", "IN_PRODUCTION")
+    steps = milestones("IN_PRODUCTION", None, reached)
+    assert steps[0]["state"] == "done"
+    assert steps[0]["by"] == reached["SCHEDULED"].by != reached["IN_PRODUCTION"].by
+    assert steps[1]["state"] == "current" and steps[1]["by"] == reached["IN_PRODUCTION"].by
+
+
 def test_stepper_blocks_the_step_where_the_batch_stopped_with_the_reason():
     reached = _reached("PLANNED", "RELEASED", "DISPENSING_IN_PROGRESS", "ON_HOLD")
     steps = milestones("ON_HOLD", "DISPENSING_IN_PROGRESS", reached)
