@@ -7,6 +7,7 @@ import datetime as dt
 from flask import Response, flash, redirect, request, stream_with_context, url_for
 from flask_appbuilder import BaseView, expose, has_access
 
+from app.audit import labels
 from app.audit import queries as audit_query
 from app.audit import service as audit
 from app.core.actor import current_actor
@@ -48,6 +49,11 @@ class AuditView(BaseView):
             changes=audit_query.changes,
             show=audit_query.display_value,
             verification=audit_query.latest_verification(),
+            names=labels.record_names(rows),
+            entity_label=labels.entity_label,
+            action_label=labels.action_label,
+            field_label=labels.field_label,
+            value_label=labels.value_label,
         )
 
     @expose("/export.csv")

@@ -13,6 +13,9 @@ def register(appbuilder) -> None:
     views.register(appbuilder)
     views_states.register(appbuilder)
     api.register(appbuilder)
+    from app.batches import audit_names
+
+    audit_names.register()
     from app.batches import ebr_views
 
     ebr_views.register(appbuilder)

@@ -9,6 +9,9 @@ def register(appbuilder) -> None:
 
     views.register(appbuilder)
     api.register(appbuilder)
+    from app.masterdata import audit_names
+
+    audit_names.register()
     from app.notifications.service import register_customer_users
 
     register_customer_users(customer_user_ids)  # notifications sit below us: they ask through this hook
