@@ -1,9 +1,20 @@
 """QC test catalog and one ACTIVE QC template per product (runs for demo and non-demo alike).
 
 Presets follow the Ph. Eur. monographs a PET site tests against: Fludeoxyglucose (18F) injection
-(0.1325), Sodium fluoride (18F) injection (2100) and Gallium (68Ga) PSMA-11 injection (3044), with
-the FDG panel of the QC document section 5 (Visual, pH 4.5–8.5, RCP ≥95 %, identity 105–115 min,
-endotoxin ≤175 EU/V). Products without a preset get a generic panel for their nuclide.
+(1325), Sodium fluoride (18F) injection (2100) and Gallium (68Ga) PSMA-11 injection (3044). Every
+rule names its source in `source=` (kept in the seed, shown to whoever edits it):
+- "Ph. Eur. 1325": the FDG tests as the issue-13 review quoted them (appearance, identity by
+  half-life 105–115 min and by gamma spectrometry 0.511 MeV / 1.022 MeV sum peak, pH 4.5–8.5,
+  radiochemical purity, [18F]FDM, ClDG, aminopolyether 2.2 mg/V, residual solvents);
+- "Ph. Eur. 0125 / USP <85>": bacterial endotoxins < 175/V EU/mL, V the maximum recommended dose
+  volume in mL (the product's max_volume_ml), for every injection;
+- "Ph. Eur. 5.4 (ICH Q3C)": residual solvent limits (acetonitrile 410 ppm, ethanol 5000 ppm);
+- "site (QC document section 5)": values the site set, not monograph text (alert limits, filter
+  bubble point, RNP after decay);
+- PSMA and NaF limits kept from the earlier preset are marked "to verify against 3044 / 2100":
+  the monograph texts were not available when this seed was reviewed, so they are not claimed.
+Products without a preset get a generic panel for their nuclide (identity window = the nuclide's
+half-life ±5 % in minutes, the test's unit). A QC Manager refines every preset.
 
 Idempotent: tests are added by code when missing (never changed); a product that already has any
 template version is left alone. Templates are activated through the normal service with the QC
@@ -23,6 +34,7 @@ from app.core.extensions import db
 from app.masterdata.models import Product
 from app.qc import catalog as qc_catalog
 from app.qc import templates as qc_templates
+from app.qc.domain.rules import upper_limit
 from app.qc.models import ProductQcTemplate, QcTestDefinition
 
 # code, name_en, name_ar, method_en, method_ar, result_type, unit, decimal places, options
@@ -134,7 +146,7 @@ CATALOG: tuple[tuple[Any, ...], ...] = (
         "LAL (kinetic chromogenic)",
         "اختبار LAL",
         "NUMERIC",
-        "EU/V",
+        "EU/mL",
         1,
         None,
     ),
@@ -194,21 +206,85 @@ CATALOG: tuple[tuple[Any, ...], ...] = (
         None,
     ),
     ("VOLUME", "Volume", "الحجم", "Calibrated syringe", "محقنة معايرة", "NUMERIC", "mL", 1, None),
+    (
+        "FDM",
+        "2-[18F]Fluoro-2-deoxy-D-mannose",
+        "فلورو ديوكسي مانوز [18F]",
+        "HPLC / radio-TLC",
+        "كروماتوغرافيا",
+        "NUMERIC",
+        "%",
+        1,
+        None,
+    ),
+    (
+        "CLDG",
+        "2-Chloro-2-deoxy-D-glucose (ClDG)",
+        "كلورو ديوكسي غلوكوز",
+        "HPLC (PAD)",
+        "كروماتوغرافيا سائلة",
+        "NUMERIC",
+        "mg/mL",
+        3,
+        None,
+    ),
+    (
+        "K222",
+        "Aminopolyether (Kryptofix 2.2.2)",
+        "كريبتوفيكس 2.2.2 (كمي)",
+        "TLC spot test, semi-quantitative",
+        "اختبار البقعة",
+        "NUMERIC",
+        "mg/mL",
+        3,
+        None,
+    ),
+    (
+        "ACETONITRILE",
+        "Residual Acetonitrile",
+        "الأسيتونيتريل المتبقي",
+        "Gas chromatography",
+        "كروماتوغرافيا الغاز",
+        "NUMERIC",
+        "ppm",
+        0,
+        None,
+    ),
+    (
+        "ETHANOL_PPM",
+        "Residual Ethanol",
+        "الإيثانول المتبقي",
+        "Gas chromatography",
+        "كروماتوغرافيا الغاز",
+        "NUMERIC",
+        "ppm",
+        0,
+        None,
+    ),
 )
 
 
-def rule(rule_type: str, **kw: Any) -> dict[str, Any]:
-    return {"rule_type": rule_type, **kw}
+def rule(rule_type: str, *, source: str, **kw: Any) -> dict[str, Any]:
+    """A criterion with the text it comes from (`source` stays in the seed; the template ignores it)."""
+    return {"rule_type": rule_type, "source": source, **kw}
 
 
 def line(code: str, rule_: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
     return {"test_code": code, "rule": rule_, **kw}
 
 
+EUR_FDG = "Ph. Eur. 1325"
+EUR_PSMA = "Ph. Eur. 3044 (to verify against the current text)"
+EUR_NAF = "Ph. Eur. 2100 (to verify against the current text)"
+ENDOTOXIN_SOURCE = "Ph. Eur. 0125 / USP <85>: < 175/V EU/mL, V = max recommended dose volume (mL)"
+SITE = "site (QC document section 5)"
+
+
 VISUAL_LINE = line(
     "VISUAL",
     rule(
         "PASS_FAIL_ONLY",
+        source=SITE,
         text_criteria_en="Clear, colourless, free of visible particles",
         text_criteria_ar="شفاف، عديم اللون، خالٍ من الجسيمات المرئية",
     ),
@@ -217,102 +293,169 @@ STERILITY_LINE = line(
     "STERILITY",
     rule(
         "PASS_FAIL_ONLY",
+        source="Ph. Eur. 2.6.1 (sterility), read after release",
         text_criteria_en="Sterile (no growth in 14 days)",
         text_criteria_ar="معقم (لا نمو خلال 14 يوماً)",
     ),
     timing="AFTER_RELEASE",
 )
-ENDOTOXIN_LINE = line("ENDOTOXIN", rule("MAX", max_value=D("175"), alert_max=D("100")))
-FILTER_LINE = line("FILTER_INTEGRITY", rule("MIN", min_value=D("50")), attachment_required=True)
+# Strict "<" and per volume: with V = 15 mL the limit reads "< 175/15 mL = 11.7 EU/mL".
+ENDOTOXIN_LINE = line("ENDOTOXIN", rule("LT", max_value=D("175"), per_volume=True, source=ENDOTOXIN_SOURCE))
+FILTER_LINE = line("FILTER_INTEGRITY", rule("MIN", min_value=D("50"), source=SITE), attachment_required=True)
 
 PRESETS: dict[str, list[dict[str, Any]]] = {
-    # QC document section 5, completed with the other Ph. Eur. 0.1325 tests a site runs.
+    # Fludeoxyglucose (18F) injection, Ph. Eur. 1325 (with the site's QC document section 5).
     "FDG": [
-        VISUAL_LINE,
-        line("PH", rule("RANGE", min_value=D("4.5"), max_value=D("8.5"))),
-        line("RCP", rule("MIN", min_value=D("95"), alert_min=D("97")), attachment_required=True),
-        line("RNID", rule("RANGE", min_value=D("105"), max_value=D("115"))),
-        ENDOTOXIN_LINE,
         line(
-            "KRYPTOFIX",
+            "VISUAL",
             rule(
                 "PASS_FAIL_ONLY",
-                text_criteria_en="<50 µg/mL (spot test)",
-                text_criteria_ar="أقل من 50 ميكروغرام/مل (اختبار البقعة)",
+                source=EUR_FDG + " (characters)",
+                text_criteria_en="Clear, colourless or slightly yellow solution",
+                text_criteria_ar="محلول شفاف، عديم اللون أو مصفر قليلاً",
+            ),
+        ),
+        line("PH", rule("RANGE", min_value=D("4.5"), max_value=D("8.5"), source=EUR_FDG)),
+        line(
+            "RNID",
+            rule(
+                "RANGE",
+                min_value=D("105"),
+                max_value=D("115"),
+                source=EUR_FDG + " (identification A, half-life)",
             ),
         ),
         line(
-            "RESIDUAL_SOLVENTS",
+            "RN_GAMMA",
+            rule(
+                "EQUAL",
+                target_value=D("511"),
+                tolerance=D("10"),
+                source=EUR_FDG + " (identification B: 0.511 MeV; a 1.022 MeV sum peak may be seen)",
+            ),
+        ),
+        line(
+            "RCI",
             rule(
                 "PASS_FAIL_ONLY",
-                text_criteria_en="Acetonitrile ≤410 ppm; ethanol ≤5000 ppm",
-                text_criteria_ar="الأسيتونيتريل ≤410 جزء في المليون؛ الإيثانول ≤5000 جزء في المليون",
+                source=EUR_FDG + " (identification C)",
+                text_criteria_en="Principal peak at the retention time of the FDG reference",
+                text_criteria_ar="القمة الرئيسية عند زمن احتجاز مرجع FDG",
+            ),
+        ),
+        line(
+            "RCP",
+            rule(
+                "MIN",
+                min_value=D("95"),
+                alert_min=D("97"),
+                source=EUR_FDG + " ([18F]FDG + [18F]FDM); alert: " + SITE,
             ),
             attachment_required=True,
         ),
+        line("FDM", rule("MAX", max_value=D("10"), source=EUR_FDG + " ([18F]FDM, % of total radioactivity)")),
+        line(
+            "CLDG", rule("MAX", max_value=D("0.5"), per_volume=True, source=EUR_FDG + " (ClDG max 0.5 mg/V)")
+        ),
+        line(
+            "K222",
+            rule(
+                "MAX", max_value=D("2.2"), per_volume=True, source=EUR_FDG + " (aminopolyether max 2.2 mg/V)"
+            ),
+        ),
+        line(
+            "ACETONITRILE",
+            rule("MAX", max_value=D("410"), source="Ph. Eur. 5.4 (ICH Q3C class 2)"),
+            attachment_required=True,
+        ),
+        line("ETHANOL_PPM", rule("MAX", max_value=D("5000"), source="Ph. Eur. 5.4 (ICH Q3C class 3)")),
+        ENDOTOXIN_LINE,
         FILTER_LINE,
-        line("RNP", rule("MIN", min_value=D("99.9")), timing="AFTER_RELEASE"),
+        line(
+            "RNP",
+            rule("MIN", min_value=D("99.9"), source=EUR_FDG + " (radionuclidic purity)"),
+            timing="AFTER_RELEASE",
+        ),
         STERILITY_LINE,
     ],
     # Gallium (68Ga) PSMA-11 injection, Ph. Eur. 3044.
     "PSMA": [
         VISUAL_LINE,
-        line("PH", rule("RANGE", min_value=D("4.0"), max_value=D("8.0"))),
-        line("RCP", rule("MIN", min_value=D("95")), attachment_required=True),
-        line("RCP_TLC", rule("MAX", max_value=D("3"))),
-        line("RNID", rule("RANGE", min_value=D("64.4"), max_value=D("71.2"))),
-        line("ETHANOL", rule("MAX", max_value=D("10"))),
+        line("PH", rule("RANGE", min_value=D("4.0"), max_value=D("8.0"), source=EUR_PSMA)),
+        line("RCP", rule("MIN", min_value=D("95"), source=EUR_PSMA), attachment_required=True),
+        line("RCP_TLC", rule("MAX", max_value=D("3"), source=EUR_PSMA + " (free and colloidal 68Ga)")),
+        # Ga-68 T½ 67.7 min ±5 % (site window; the monograph's own window to verify).
+        line("RNID", rule("RANGE", min_value=D("64.4"), max_value=D("71.2"), source=EUR_PSMA)),
+        line("ETHANOL", rule("MAX", max_value=D("10"), source=EUR_PSMA + " (ethanol, % v/v)")),
         ENDOTOXIN_LINE,
         FILTER_LINE,
-        line("GE68_BREAKTHROUGH", rule("MAX", max_value=D("0.001")), timing="AFTER_RELEASE"),
+        line(
+            "GE68_BREAKTHROUGH",
+            rule("MAX", max_value=D("0.001"), source=EUR_PSMA + " (68Ge, % of total radioactivity)"),
+            timing="AFTER_RELEASE",
+        ),
         STERILITY_LINE,
     ],
     # Sodium fluoride (18F) injection, Ph. Eur. 2100.
     "NAF": [
         VISUAL_LINE,
-        line("PH", rule("RANGE", min_value=D("4.5"), max_value=D("8.0"))),
-        line("RCP", rule("MIN", min_value=D("95"))),
-        line("RNID", rule("RANGE", min_value=D("105"), max_value=D("115"))),
-        line("RN_GAMMA", rule("EQUAL", target_value=D("511"), tolerance=D("10"))),
+        line("PH", rule("RANGE", min_value=D("4.5"), max_value=D("8.0"), source=EUR_NAF)),
+        line("RCP", rule("MIN", min_value=D("95"), source=EUR_NAF + " ([18F]fluoride)")),
+        line("RNID", rule("RANGE", min_value=D("105"), max_value=D("115"), source=EUR_NAF + " (half-life)")),
+        line(
+            "RN_GAMMA",
+            rule("EQUAL", target_value=D("511"), tolerance=D("10"), source=EUR_NAF + " (0.511 MeV)"),
+        ),
         ENDOTOXIN_LINE,
         FILTER_LINE,
-        line("RNP", rule("MIN", min_value=D("99.9")), timing="AFTER_RELEASE"),
+        line(
+            "RNP",
+            rule("MIN", min_value=D("99.9"), source=EUR_NAF + " (radionuclidic purity)"),
+            timing="AFTER_RELEASE",
+        ),
         STERILITY_LINE,
     ],
     # Ammonia (13N) injection, Ph. Eur. 1492: a 10-minute half-life means most tests finish after
     # the dose is given; only the quick ones gate release.
     "NH3": [
         VISUAL_LINE,
-        line("PH", rule("RANGE", min_value=D("4.5"), max_value=D("7.5"))),
+        line("PH", rule("RANGE", min_value=D("4.5"), max_value=D("7.5"), source="Ph. Eur. 1492")),
         FILTER_LINE,
-        line("RCP", rule("MIN", min_value=D("95")), timing="AFTER_RELEASE"),
-        line("RNID", rule("RANGE", min_value=D("9.5"), max_value=D("10.5")), timing="AFTER_RELEASE"),
+        line("RCP", rule("MIN", min_value=D("95"), source="Ph. Eur. 1492"), timing="AFTER_RELEASE"),
+        line(
+            "RNID",
+            rule("RANGE", min_value=D("9.5"), max_value=D("10.5"), source="Ph. Eur. 1492 (half-life)"),
+            timing="AFTER_RELEASE",
+        ),
         dict(ENDOTOXIN_LINE, timing="AFTER_RELEASE"),
         STERILITY_LINE,
     ],
 }
 PRESETS["PSMA11"] = PRESETS["PSMA"]
 
-# Half-life windows (min) for the generic identity test by nuclide (Ph. Eur. style ±5 %).
-_HALF_LIFE_WINDOWS = {
-    "F-18": ("105", "115"),
-    "Ga-68": ("64.4", "71.2"),
-    "C-11": ("19.4", "21.4"),
-    "N-13": ("9.5", "10.5"),
-    "Cu-64": ("12.2", "13.5"),
-}
+
+def half_life_window_min(half_life_s: Any) -> tuple[D, D]:
+    """The generic identity window: the nuclide's half-life ±5 %, in minutes (the RNID test's unit).
+
+    Cu-64 (12.701 h) gives 724.0–800.2 min; a window written in hours (12.2–13.5) on a test in
+    minutes failed every correct reading and is now refused when a template is saved.
+    """
+    minutes = D(str(half_life_s)) / 60
+    return round(minutes * D("0.95"), 1), round(minutes * D("1.05"), 1)
 
 
 def generic_preset(product: Product) -> list[dict[str, Any]]:
     """A sensible starting panel for a product without a preset; the QC Manager refines it."""
     lines = [
         VISUAL_LINE,
-        line("PH", rule("RANGE", min_value=D("4.5"), max_value=D("8.5"))),
-        line("RCP", rule("MIN", min_value=D("95"))),
+        line("PH", rule("RANGE", min_value=D("4.5"), max_value=D("8.5"), source=SITE + ", generic")),
+        line("RCP", rule("MIN", min_value=D("95"), source=SITE + ", generic")),
     ]
-    window = _HALF_LIFE_WINDOWS.get(getattr(product.nuclide, "symbol", None) or "")
-    if window:
-        lines.append(line("RNID", rule("RANGE", min_value=D(window[0]), max_value=D(window[1]))))
+    if product.nuclide is not None:
+        lo, hi = half_life_window_min(product.nuclide.half_life_s)
+        lines.append(
+            line("RNID", rule("RANGE", min_value=lo, max_value=hi, source="nuclide half-life ±5 % (site)"))
+        )
     lines += [ENDOTOXIN_LINE, FILTER_LINE, STERILITY_LINE]
     return lines
 
@@ -398,17 +541,20 @@ def passing_entry(result: Any) -> dict[str, Any]:
         options = result.options
         return {"text_value": options[0] if options else "Conforms", "pass_fail_value": "PASS"}
     rule = result.rule()
-    if rule is None or rule.rule_type not in ("MIN", "MAX", "RANGE", "EQUAL"):
+    if rule is None or rule.rule_type not in ("MIN", "MAX", "GT", "LT", "RANGE", "EQUAL"):
         return {"numeric_value": "1", "pass_fail_value": "PASS"}
     if rule.rule_type == "RANGE":
         value = (rule.min_value + rule.max_value) / 2
+    elif rule.rule_type in ("MAX", "LT"):
+        top = upper_limit(rule) or D(0)
+        value = min(top, rule.alert_max or top) / 4
+    elif rule.rule_type == "GT":
+        value = rule.min_value + 1
     elif rule.rule_type == "MIN":
         value = max(rule.min_value, rule.alert_min or rule.min_value) + (
             D("0.1") if rule.min_value < 99 else 0
         )
         value = min(value, D("99.99")) if result.unit == "%" else value
-    elif rule.rule_type == "MAX":
-        value = min(rule.max_value, rule.alert_max or rule.max_value) / 4
     else:
         value = rule.target_value
     places = result.decimal_places if result.decimal_places is not None else 2
@@ -471,7 +617,7 @@ def _failing_entry(result: Any) -> dict[str, Any]:
         }
     rule = result.rule()
     if rule and rule.max_value is not None:
-        return {"numeric_value": str(rule.max_value * 2)}
+        return {"numeric_value": str((upper_limit(rule) or rule.max_value) * 2)}
     if rule and rule.min_value is not None:
         return {"numeric_value": str(rule.min_value / 2)}
     return {"numeric_value": "0", "pass_fail_value": "FAIL"}

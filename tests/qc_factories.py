@@ -15,11 +15,16 @@ PASSWORD = "radiopharma-demo"
 FDG_PASS = {
     "VISUAL": {"pass_fail_value": "PASS"},
     "PH": {"numeric_value": "6.2"},
-    "RCP": {"numeric_value": "98.4"},
     "RNID": {"numeric_value": "109.6"},
-    "ENDOTOXIN": {"numeric_value": "12"},
-    "KRYPTOFIX": {"pass_fail_value": "PASS"},
-    "RESIDUAL_SOLVENTS": {"pass_fail_value": "PASS"},
+    "RN_GAMMA": {"numeric_value": "511"},
+    "RCI": {"pass_fail_value": "PASS"},
+    "RCP": {"numeric_value": "98.4"},
+    "FDM": {"numeric_value": "1.2"},
+    "CLDG": {"numeric_value": "0.010"},
+    "K222": {"numeric_value": "0.020"},
+    "ACETONITRILE": {"numeric_value": "50"},
+    "ETHANOL_PPM": {"numeric_value": "1200"},
+    "ENDOTOXIN": {"numeric_value": "2.5"},  # limit < 175/15 mL = 11.7 EU/mL
     "FILTER_INTEGRITY": {"numeric_value": "55"},
 }
 

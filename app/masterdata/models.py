@@ -155,6 +155,20 @@ class CustomerUser(Model):
     customer = relationship("Customer")
 
 
+class UserPreference(Model):
+    """A person's display choices (activity in MBq or mCi); one row per user, absent = defaults."""
+
+    __tablename__ = "user_preference"
+
+    user_id = Column(Integer, ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True)
+    activity_unit = Column(String(8), nullable=False, server_default="MBq")
+    updated_at = Column(DateTime(timezone=True), nullable=False, server_default=text("now()"))
+
+    __table_args__ = (
+        CheckConstraint("activity_unit IN ('MBq', 'mCi')", name="ck_user_preference_activity_unit"),
+    )
+
+
 class Supplier(Model):
     __tablename__ = "supplier"
     __table_args__ = {"info": SEEDED}

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import relationship
 
 from app.qc.domain.rules import RESULT_TYPES, RULE_TYPES, TIMINGS, SpecRule
@@ -94,9 +95,15 @@ class QcSpecRule(Model):
     text_criteria_en = Column(Text, nullable=True)
     text_criteria_ar = Column(Text, nullable=True)
     fail_if_outside = Column(Boolean, nullable=False, server_default=text("true"))
+    # The limit is per dose: divided by the product's max_volume_ml when a batch freezes it (175/V).
+    per_volume = Column(Boolean, nullable=False, server_default=text("false"))
 
     __table_args__ = (
         CheckConstraint(_in("rule_type", RULE_TYPES), name="ck_qc_spec_rule_type"),
+        CheckConstraint(
+            "NOT per_volume OR (rule_type IN ('MAX', 'LT') AND max_value > 0)",
+            name="ck_qc_spec_rule_per_volume",
+        ),
         CheckConstraint(
             "min_value IS NULL OR max_value IS NULL OR min_value <= max_value", name="ck_qc_spec_rule_min_max"
         ),
@@ -116,6 +123,7 @@ class QcSpecRule(Model):
             text_en=self.text_criteria_en,
             text_ar=self.text_criteria_ar,
             fail_if_outside=bool(self.fail_if_outside),
+            per_volume=bool(self.per_volume),
         )
 
 
@@ -302,6 +310,9 @@ class BatchQcResult(Model):
     rule_text_en = Column(Text, nullable=True)
     rule_text_ar = Column(Text, nullable=True)
     fail_if_outside = Column(Boolean, nullable=False, server_default=text("true"))
+    # A per-volume limit frozen with the V it was divided by (the product's max volume at batch creation).
+    per_volume = Column(Boolean, nullable=False, server_default=text("false"))
+    volume_ml = Column(Numeric(8, 2), nullable=True)
     is_required = Column(Boolean, nullable=False, server_default=text("true"))
     attachment_required = Column(Boolean, nullable=False, server_default=text("false"))
     timing = Column(String(16), nullable=False, server_default="BEFORE_RELEASE")
@@ -322,6 +333,9 @@ class BatchQcResult(Model):
     entered_by_name = Column(String(200), nullable=True)
     entered_at = Column(DateTime(timezone=True), nullable=True)
     attachments_count = Column(Integer, nullable=False, server_default=text("0"))
+    # Half-life identity from two timed dose-calibrator readings: {"readings": [{"at", "mbq"}, ...],
+    # "half_life_s": ...}; the numeric value is the half-life computed from them.
+    readings = Column(JSONB, nullable=True)
 
     session = relationship("BatchQcSession", back_populates="results")
 
@@ -333,6 +347,7 @@ class BatchQcResult(Model):
         ),
         CheckConstraint("status <> 'FAIL' OR fail_reason IS NOT NULL", name="ck_batch_qc_result_fail_reason"),
         CheckConstraint("attachments_count >= 0", name="ck_batch_qc_result_attachments"),
+        CheckConstraint("volume_ml IS NULL OR volume_ml > 0", name="ck_batch_qc_result_volume"),
         UniqueConstraint("session_id", "test_definition_id", name="uq_batch_qc_result_test"),
         Index("ix_batch_qc_result_session", "session_id", "display_order"),
         Index("ix_batch_qc_result_status", "status"),
@@ -356,6 +371,9 @@ class BatchQcResult(Model):
             text_en=self.rule_text_en,
             text_ar=self.rule_text_ar,
             fail_if_outside=bool(self.fail_if_outside),
+            per_volume=bool(self.per_volume),
+            volume_ml=self.volume_ml,
+            decimal_places=self.decimal_places,
         )
 
 
@@ -376,6 +394,7 @@ class BatchQcResultValue(Model):
     alert_reason = Column(String(300), nullable=True)
     overridden = Column(Boolean, nullable=False, server_default=text("false"))
     reason = Column(Text, nullable=True)  # why it was corrected / overridden / not applicable
+    readings = Column(JSONB, nullable=True)  # the timed readings a computed value came from
     entered_by_user_id = Column(Integer, ForeignKey("ab_user.id"), nullable=True)
     entered_by_name = Column(String(200), nullable=False)
     entered_by_role = Column(String(64), nullable=True)

@@ -118,6 +118,7 @@ def _snapshot(session: BatchQcSession, template: ProductQcTemplate) -> None:
     for line in template.lines:
         test = line.test_definition
         rule = line.spec_rule
+        frozen = qc_templates.line_rule(line)  # with the product's max volume V as it is today
         en, ar, rng = qc_templates.line_criteria(line)
         session.results.append(
             BatchQcResult(
@@ -146,6 +147,8 @@ def _snapshot(session: BatchQcSession, template: ProductQcTemplate) -> None:
                 rule_text_en=rule.text_criteria_en if rule else None,
                 rule_text_ar=rule.text_criteria_ar if rule else None,
                 fail_if_outside=rule.fail_if_outside if rule else True,
+                per_volume=bool(rule.per_volume) if rule else False,
+                volume_ml=frozen.volume_ml if frozen is not None and frozen.per_volume else None,
                 is_required=line.is_required,
                 attachment_required=line.attachment_required,
                 timing=line.timing,

@@ -16,7 +16,7 @@ Rules enforced here (pages and API alike):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,10 +32,12 @@ from app.qc.domain.rules import (
     RULE_TYPES,
     TIMINGS,
     SpecRule,
-    criteria_text,
+    check_half_life_window,
     criteria_text_ar,
+    criteria_with_note,
     fmt_number,
     range_line,
+    rounding_note,
     to_decimal,
     validate_rule,
     with_unit,
@@ -54,8 +56,11 @@ RULE_FIELDS = (
     "text_criteria_en",
     "text_criteria_ar",
     "fail_if_outside",
+    "per_volume",
 )
 _DECIMAL_FIELDS = ("min_value", "max_value", "target_value", "tolerance", "alert_min", "alert_max")
+_DOMAIN_NAMES = {"text_criteria_en": "text_en", "text_criteria_ar": "text_ar"}
+HALF_LIFE_TEST = "RNID"  # radionuclidic identity by half-life: its window is checked against the nuclide
 ACTIVATION_SCOPE = "QC_TEMPLATE_ACTIVATION"
 DEFAULT_MEANING = "I approve this QC template version for use on new batches"
 
@@ -103,13 +108,29 @@ def draft_template(product_id: int) -> ProductQcTemplate | None:
     ).scalar_one_or_none()
 
 
+def line_rule(line: ProductQcTemplateLine) -> SpecRule | None:
+    """The line's rule with what evaluating it needs from around it: the product's max volume V
+    (per-volume limits) and the test's decimals."""
+    if line.spec_rule is None:
+        return None
+    product = line.template.product if line.template is not None else None
+    return replace(
+        line.spec_rule.to_domain(),
+        volume_ml=product.max_volume_ml if product is not None else None,
+        decimal_places=line.test_definition.decimal_places,
+    )
+
+
 def line_criteria(line: ProductQcTemplateLine) -> tuple[str, str, str | None]:
-    """(criteria EN, criteria AR, "Range: …" line) as a batch will freeze them."""
-    rule = line.spec_rule.to_domain() if line.spec_rule else None
+    """(criteria EN, criteria AR, "Range: …" line) as a batch will freeze them, with the rounding note."""
+    rule = line_rule(line)
     unit = line.test_definition.unit
-    generated = criteria_text(rule, unit)
+    places = line.test_definition.decimal_places
+    generated = criteria_with_note(rule, unit, places)
     en = line.criteria_text_override_en or generated
-    ar = line.criteria_text_override_ar or (line.criteria_text_override_en or criteria_text_ar(rule, unit))
+    note = rounding_note(places) if rule is not None and rule.rule_type in NUMERIC_RULES else None
+    generated_ar = criteria_text_ar(rule, unit) + (f" {note}" if note else "")
+    ar = line.criteria_text_override_ar or (line.criteria_text_override_en or generated_ar)
     rng = range_line(rule, unit) if line.criteria_text_override_en else None
     return en, ar, rng
 
@@ -266,6 +287,7 @@ def _parse_rule(raw: Any, test: QcTestDefinition, index: int) -> dict[str, Any] 
     values["text_criteria_en"] = _text(raw.get("text_criteria_en"), 2000)
     values["text_criteria_ar"] = _text(raw.get("text_criteria_ar"), 2000)
     values["fail_if_outside"] = _bool(raw.get("fail_if_outside"), True)
+    values["per_volume"] = _bool(raw.get("per_volume"), False) and rule_type in NUMERIC_RULES
     domain_rule = SpecRule(
         rule_type=rule_type,
         min_value=values["min_value"],
@@ -277,17 +299,44 @@ def _parse_rule(raw: Any, test: QcTestDefinition, index: int) -> dict[str, Any] 
         text_en=values["text_criteria_en"],
         text_ar=values["text_criteria_ar"],
         fail_if_outside=values["fail_if_outside"],
+        per_volume=values["per_volume"],
     )
     try:
-        validate_rule(domain_rule, test.result_type)
+        validate_rule(domain_rule, test.result_type, test.decimal_places)
     except DomainError as err:
         fields = {f"lines[{index}].rule.{k}": v for k, v in err.details.get("fields", {}).items()}
         raise ValidationFailed(f"Line {index + 1} ({test.name_en}): {err.user_message}", fields) from err
     return values
 
 
-def parse_lines(raw_lines: Any) -> list[LineInput]:
-    """Validate a whole lines grid (order from the list position unless given)."""
+def check_against_product(lines: list[LineInput], product: Product) -> None:
+    """Rules that need the product: a per-volume limit needs its max volume; a half-life identity
+    window must contain the nuclide's half-life in the test's unit (UNIT_MISMATCH, 422)."""
+    nuclide = product.nuclide
+    for index, line in enumerate(lines):
+        if not line.rule:
+            continue
+        rule = SpecRule(**{_DOMAIN_NAMES.get(k, k): v for k, v in line.rule.items()})
+        where = f"Line {index + 1} ({line.test.name_en})"
+        if rule.per_volume and not product.max_volume_ml:
+            raise ValidationFailed(
+                f"{where}: the limit is per dose volume, but {product.code} has no maximum volume (mL). "
+                "Enter the product's maximum recommended volume first.",
+                {f"lines[{index}].rule.per_volume": "product has no max_volume_ml"},
+            )
+        if line.test.code == HALF_LIFE_TEST and nuclide is not None:
+            try:
+                check_half_life_window(rule, line.test.unit, nuclide.half_life_s, nuclide.symbol)
+            except DomainError as err:
+                fields = {f"lines[{index}].rule.{k}": v for k, v in err.details.get("fields", {}).items()}
+                err.user_message = f"{where}: {err.user_message}"
+                err.details = {"fields": fields}
+                raise
+
+
+def parse_lines(raw_lines: Any, product: Product | None = None) -> list[LineInput]:
+    """Validate a whole lines grid (order from the list position unless given); with `product`,
+    also the rules that depend on it (see check_against_product)."""
     if not isinstance(raw_lines, list):
         raise ValidationFailed("Send the template lines as a list.", {"lines": "must be a list"})
     lines: list[LineInput] = []
@@ -328,6 +377,8 @@ def parse_lines(raw_lines: Any) -> list[LineInput]:
     lines.sort(key=lambda ln: ln.display_order)
     for position, line in enumerate(lines, start=1):
         line.display_order = position  # dense 1..n whatever the client sent
+    if product is not None:
+        check_against_product(lines, product)
     return lines
 
 
@@ -429,7 +480,7 @@ def create_version(
     )
     source = None
     if lines is not None:
-        tpl.lines = [_build_line(ln) for ln in parse_lines(lines)]
+        tpl.lines = [_build_line(ln) for ln in parse_lines(lines, product)]
     else:
         source = (
             get_template(product_id, copy_from_template_id)
@@ -472,7 +523,7 @@ def save_draft_lines(
     actor = actor or current_actor()
     tpl = get_template(product_id, template_id, lock=True)
     _require_draft(tpl)
-    parsed = parse_lines(lines)
+    parsed = parse_lines(lines, tpl.product)
     before = _lines_snapshot(tpl)
     tpl.lines.clear()
     db.session.flush()

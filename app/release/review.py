@@ -87,13 +87,14 @@ def product_name(product: Product) -> str:
     return f"{product.code} ({product.name_en})"
 
 
-def refusal_for(actor: Actor, batch: Batch, disposition: str) -> Any:
-    """The expiry, SoD or rights refusal this QP would get for this disposition, or None."""
+def refusal_for(actor: Actor, batch: Batch, disposition: str, now: Any = None) -> Any:
+    """The expiry, SoD or rights refusal this QP would get for this disposition at `now` (default:
+    the clock; a seeded past disposition passes its story time), or None."""
     if disposition == rules.RELEASE:
         from app.batches import service as batches
 
         try:
-            batches.check_not_expired(batch, "RELEASED")
+            batches.check_not_expired(batch, "RELEASED", now)
         except DomainError as err:
             return err
     if sod_enforced():
@@ -302,7 +303,7 @@ def review(batch: Batch, actor: Actor, now: dt.datetime | None = None) -> dict[s
         "waiting": rules.duration_text(now - since) if since else None,
         "release_due_by": window[0] if window else None,
         "shelf_life_end": window[1] if window else None,
-        "expired": bool(window) and now >= window[1],
+        "expired": window is not None and now >= window[1],
         "qc_session_status": facts.session_status,
         "findings": [f.as_dict() for f in items],
         "exceptions_count": rules.exception_count(items),

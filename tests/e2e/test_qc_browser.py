@@ -9,7 +9,7 @@ from tests.qc_factories import PDF, make_batch
 
 VALUES = {
     "RNID": "109.6",
-    "ENDOTOXIN": "12",
+    "ENDOTOXIN": "2.5",
     "RCP": "98.4",
     "FILTER_INTEGRITY": "55",
 }

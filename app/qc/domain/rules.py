@@ -6,7 +6,15 @@ the pages and the tests.
 Rounding convention (USP General Notices 7.20, Ph. Eur. 1.2): an observed value is rounded to the
 decimal places the test reports *before* it is compared with the limits, half away from zero.
 So with pH reported to one decimal, 4.45 is reported as 4.5 and meets "4.5–8.5"; 4.44 is 4.4 and
-fails with "Out of range: 4.4 < 4.5".
+fails with "Out of range: 4.4 < 4.5". A value is rounded once: input with more decimals than the
+database stores (6) is refused, so what is judged is exactly what is stored and shown. The criteria
+people read say so: "4.5–8.5 (result rounded to 1 decimal)". An EQUAL rule needs stated decimals or
+a tolerance, otherwise it would fail on measurement noise.
+
+Inclusive (≥ ≤) and strict (> <) limits both exist because monographs use both: bacterial
+endotoxins are "less than 175/V IU/mL", V the maximum recommended dose in mL. A per-volume limit
+(`per_volume`) divides the stated number by the product's maximum volume; the quotient is rounded to
+the test's decimals and shown with its arithmetic: "< 175/15 mL = 11.7 EU/mL".
 """
 
 from __future__ import annotations
@@ -18,8 +26,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from app.core.domain import DomainError
 
 RESULT_TYPES = ("PASS_FAIL", "NUMERIC", "TEXT", "OPTION_LIST")
-RULE_TYPES = ("MIN", "MAX", "RANGE", "EQUAL", "PASS_FAIL_ONLY", "CUSTOM_TEXT")
-NUMERIC_RULES = ("MIN", "MAX", "RANGE", "EQUAL")
+RULE_TYPES = ("MIN", "MAX", "GT", "LT", "RANGE", "EQUAL", "PASS_FAIL_ONLY", "CUSTOM_TEXT")
+NUMERIC_RULES = ("MIN", "MAX", "GT", "LT", "RANGE", "EQUAL")
+PER_VOLUME_RULES = ("MAX", "LT")  # a per-mL limit from a per-dose amount is always an upper limit
 RESULT_STATUSES = ("PENDING", "PASS", "FAIL", "NOT_APPLICABLE")
 VERDICTS = ("PASS", "FAIL")
 TIMINGS = ("BEFORE_RELEASE", "AFTER_RELEASE")
@@ -29,6 +38,8 @@ STATUS_LABELS = {"PENDING": "Pending", "PASS": "Pass", "FAIL": "Fail", "NOT_APPL
 RULE_LABELS = {
     "MIN": "Minimum (≥)",
     "MAX": "Maximum (≤)",
+    "GT": "Greater than (>)",
+    "LT": "Less than (<)",
     "RANGE": "Range (min–max)",
     "EQUAL": "Equal (± tolerance)",
     "PASS_FAIL_ONLY": "Pass / Fail only",
@@ -54,6 +65,9 @@ class SpecRule:
     text_en: str | None = None
     text_ar: str | None = None
     fail_if_outside: bool = True  # False: "report only" — outside the limits is flagged, not failed
+    per_volume: bool = False  # the limit is per dose: divided by the product's max volume V (mL)
+    volume_ml: Decimal | None = None  # V, from the product (template) or as frozen (batch)
+    decimal_places: int | None = None  # the test's reported places (per-volume limits round to them)
 
 
 @dataclass(frozen=True)
@@ -111,6 +125,15 @@ def to_decimal(value: object, field_name: str = "numeric_value") -> Decimal | No
         raise DomainError(
             "VALIDATION_ERROR", "The number is too large.", 422, {"fields": {field_name: "too large"}}
         )
+    exponent = number.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
+        # Stored with 6 decimals: a longer input would be judged on one value and stored as another.
+        raise DomainError(
+            "VALIDATION_ERROR",
+            f"Enter at most {MAX_DECIMAL_PLACES} decimals ({number} has more); round the reading first.",
+            422,
+            {"fields": {field_name: "too many decimals"}},
+        )
     return number
 
 
@@ -148,20 +171,78 @@ def with_unit(number: str, unit: str | None) -> str:
     return f"{number}{unit}" if unit in _TIGHT_UNITS else f"{number} {unit}"
 
 
+# --- per-volume limits -----------------------------------------------------------------------------
+
+
+def per_volume_limit(rule: SpecRule) -> Decimal | None:
+    """175/V rounded to the test's decimals (6 when none are stated); None while V is unknown."""
+    if not rule.per_volume or rule.max_value is None or not rule.volume_ml:
+        return None
+    places = rule.decimal_places if rule.decimal_places is not None else MAX_DECIMAL_PLACES
+    return round_reported(rule.max_value / rule.volume_ml, places)
+
+
+def upper_limit(rule: SpecRule) -> Decimal | None:
+    """The upper acceptance limit the value is compared with (a per-volume limit divided by V)."""
+    if rule.per_volume:
+        limit = per_volume_limit(rule)
+        if limit is None:
+            raise DomainError(
+                "VOLUME_REQUIRED",
+                "This limit is per dose volume (175/V): the product needs its maximum volume (mL).",
+                422,
+            )
+        return limit
+    return rule.max_value
+
+
+def _per_volume_text(rule: SpecRule, unit: str | None) -> str:
+    sign = "<" if rule.rule_type == "LT" else "≤"
+    per_ml = (unit or "").replace("/V", "/mL") or "per mL"
+    number = fmt_number(rule.max_value)
+    limit = per_volume_limit(rule)
+    if limit is None:
+        return f"{sign} {number}/V {per_ml} (V = maximum dose volume, mL)"
+    v = fmt_number(rule.volume_ml)
+    return f"{sign} {number}/{v} mL = {with_unit(fmt_number(limit, rule.decimal_places), per_ml)}"
+
+
 # --- criteria display text -----------------------------------------------------------------------
 
 
+def rounding_note(decimal_places: int | None) -> str | None:
+    """ "(result rounded to 1 decimal)": said next to numeric criteria, where people read the limit."""
+    if decimal_places is None:
+        return None
+    if decimal_places == 0:
+        return "(result rounded to a whole number)"
+    return f"(result rounded to {decimal_places} decimal{'s' if decimal_places != 1 else ''})"
+
+
+def criteria_with_note(rule: SpecRule | None, unit: str | None, decimal_places: int | None) -> str:
+    """The criterion as frozen on a batch: the limits and, for numeric rules, how results are rounded."""
+    text = criteria_text(rule, unit)
+    note = rounding_note(decimal_places) if rule is not None and rule.rule_type in NUMERIC_RULES else None
+    return f"{text} {note}" if note else text
+
+
 def criteria_text(rule: SpecRule | None, unit: str | None = None) -> str:
-    """The criterion in words generated from the rule: "4.5–8.5", "≥95%", "≤175 EU/V"."""
+    """The criterion in words generated from the rule: "4.5–8.5", "≥95%", "< 175/15 mL = 11.7 EU/mL"."""
     if rule is None:
         return "Record result"
     t = rule.rule_type
+    if rule.per_volume and t in PER_VOLUME_RULES:
+        return _per_volume_text(rule, unit)
     if t == "RANGE":
         return with_unit(f"{fmt_number(rule.min_value)}–{fmt_number(rule.max_value)}", unit)
     if t == "MIN":
         return "≥" + with_unit(fmt_number(rule.min_value), unit)
     if t == "MAX":
         return "≤" + with_unit(fmt_number(rule.max_value), unit)
+    if t == "GT":
+        return "> " + with_unit(fmt_number(rule.min_value), unit)
+    if t == "LT":
+        return "< " + with_unit(fmt_number(rule.max_value), unit)
     if t == "EQUAL":
         target = fmt_number(rule.target_value)
         if rule.tolerance:
@@ -193,6 +274,8 @@ _PARSERS = (
     ("RANGE", re.compile(rf"^(?P<min>{_NUM})–(?P<max>{_NUM})(?P<unit>.*)$")),
     ("MIN", re.compile(rf"^≥(?P<min>{_NUM})(?P<unit>.*)$")),
     ("MAX", re.compile(rf"^≤(?P<max>{_NUM})(?P<unit>.*)$")),
+    ("GT", re.compile(rf"^> (?P<min>{_NUM})(?![\d./])(?P<unit>.*)$")),
+    ("LT", re.compile(rf"^< (?P<max>{_NUM})(?![\d./])(?P<unit>.*)$")),
     ("EQUAL", re.compile(rf"^= (?P<target>{_NUM})(?P<unit>.*)$")),
     ("EQUAL", re.compile(rf"^(?P<target>{_NUM}) ± (?P<tol>{_NUM})(?P<unit>.*)$")),
 )
@@ -226,8 +309,12 @@ def parse_criteria_text(text: str) -> tuple[SpecRule, str | None] | None:
 # --- rule validation ------------------------------------------------------------------------------
 
 
-def validate_rule(rule: SpecRule, result_type: str) -> None:
-    """Refuse a rule that cannot be evaluated or reads wrongly (422 with the field in question)."""
+def validate_rule(rule: SpecRule, result_type: str, decimal_places: int | None = None) -> None:
+    """Refuse a rule that cannot be evaluated or reads wrongly (422 with the field in question).
+
+    `decimal_places` are the test's: an EQUAL rule needs them or a tolerance (an exact match on an
+    unrounded reading fails on noise).
+    """
     t = rule.rule_type
     fields: dict[str, str] = {}
     if t not in RULE_TYPES:
@@ -241,15 +328,22 @@ def validate_rule(rule: SpecRule, result_type: str) -> None:
             fields["max_value"] = "required for a range"
         if rule.min_value is not None and rule.max_value is not None and rule.min_value > rule.max_value:
             fields["max_value"] = "must not be below the minimum"
-    elif t == "MIN" and rule.min_value is None:
+    elif t in ("MIN", "GT") and rule.min_value is None:
         fields["min_value"] = "required"
-    elif t == "MAX" and rule.max_value is None:
+    elif t in ("MAX", "LT") and rule.max_value is None:
         fields["max_value"] = "required"
     elif t == "EQUAL":
         if rule.target_value is None:
             fields["target_value"] = "required"
         if rule.tolerance is not None and rule.tolerance < 0:
             fields["tolerance"] = "must not be negative"
+        elif not rule.tolerance and decimal_places is None:
+            fields["tolerance"] = "or stated decimals of the test required (an exact match fails on noise)"
+    if not fields and rule.per_volume:
+        if t not in PER_VOLUME_RULES:
+            fields["per_volume"] = "only for an upper limit (≤ or <)"
+        elif rule.max_value is not None and rule.max_value <= 0:
+            fields["max_value"] = "must be above zero for a per-volume limit"
     elif t == "CUSTOM_TEXT" and not (rule.text_en or "").strip():
         fields["text_en"] = "required for a custom text criterion"
     if not fields and t in NUMERIC_RULES:
@@ -265,11 +359,14 @@ def validate_rule(rule: SpecRule, result_type: str) -> None:
 
 
 def acceptance_bounds(rule: SpecRule) -> tuple[Decimal | None, Decimal | None]:
+    """(lower, upper) acceptance limits; whether they are inclusive depends on the rule type."""
     if rule.rule_type == "RANGE":
         return rule.min_value, rule.max_value
-    if rule.rule_type == "MIN":
+    if rule.rule_type in ("MIN", "GT"):
         return rule.min_value, None
-    if rule.rule_type == "MAX":
+    if rule.rule_type in ("MAX", "LT"):
+        if rule.per_volume:
+            return None, per_volume_limit(rule)
         return None, rule.max_value
     if rule.rule_type == "EQUAL" and rule.target_value is not None:
         tol = rule.tolerance or Decimal(0)
@@ -299,8 +396,13 @@ def numeric_verdict(rule: SpecRule, reported: Decimal) -> tuple[bool, str | None
     t = rule.rule_type
     if t in ("RANGE", "MIN") and rule.min_value is not None and reported < rule.min_value:
         return False, f"Out of range: {n} < {fmt_number(rule.min_value)}"
-    if t in ("RANGE", "MAX") and rule.max_value is not None and reported > rule.max_value:
-        return False, f"Out of range: {n} > {fmt_number(rule.max_value)}"
+    if t == "GT" and rule.min_value is not None and reported <= rule.min_value:
+        return False, f"Out of range: {n} ≤ {fmt_number(rule.min_value)} (must be above)"
+    hi = upper_limit(rule) if t in ("MAX", "LT") else rule.max_value
+    if t in ("RANGE", "MAX") and hi is not None and reported > hi:
+        return False, f"Out of range: {n} > {fmt_number(hi)}"
+    if t == "LT" and hi is not None and reported >= hi:
+        return False, f"Out of range: {n} ≥ {fmt_number(hi)} (must be below)"
     if t == "EQUAL" and rule.target_value is not None:
         tol = rule.tolerance or Decimal(0)
         if abs(reported - rule.target_value) > tol:
@@ -460,3 +562,42 @@ def display_value(
     if choice:
         return STATUS_LABELS.get(choice, choice)
     return "—"
+
+
+# --- units checked when a rule is saved ------------------------------------------------------------
+
+TIME_UNITS_S = {"s": Decimal(1), "min": Decimal(60), "h": Decimal(3600), "d": Decimal(86400)}
+
+
+def half_life_in(unit: str | None, half_life_s: Decimal) -> Decimal | None:
+    """The nuclide's half-life in the test's time unit, None when the unit is not a time unit."""
+    per = TIME_UNITS_S.get((unit or "").strip())
+    return None if per is None else Decimal(half_life_s) / per
+
+
+def check_half_life_window(rule: SpecRule, unit: str | None, half_life_s: Decimal, nuclide: str) -> None:
+    """A half-life identity window must contain the nuclide's half-life in the test's unit.
+
+    The limits of a rule are in the test's unit: Cu-64's 12.7 h is 762 min, so a window 12.2–13.5
+    on a test measured in minutes would fail every correct reading. Refused when saved (422).
+    """
+    if rule.rule_type not in NUMERIC_RULES:
+        return
+    expected = half_life_in(unit, half_life_s)
+    if expected is None:
+        raise DomainError(
+            "UNIT_MISMATCH",
+            f"A half-life identity test needs a time unit (s, min, h or d), not '{unit or 'none'}'.",
+            422,
+            {"fields": {"unit": "not a time unit"}},
+        )
+    lo, hi = acceptance_bounds(rule)
+    if (lo is not None and expected < lo) or (hi is not None and expected > hi):
+        shown = fmt_number(round_reported(expected, 1))
+        raise DomainError(
+            "UNIT_MISMATCH",
+            f"The window {criteria_text(rule, unit)} does not contain {nuclide}'s half-life "
+            f"({shown} {unit}). Limits are in the test's unit ({unit}).",
+            422,
+            {"fields": {"min_value": "outside the nuclide's half-life", "max_value": "check the unit"}},
+        )

@@ -81,7 +81,10 @@ def test_qc_template_routes_live_beside_the_products_api(api):
     body = r.get_json()
     assert body["product"]["code"] == "FDG" and body["active_template_id"] == body["items"][0]["id"]
     ph = next(ln for ln in body["items"][0]["lines"] if ln["test_code"] == "PH")
-    assert ph["criteria_display_en"] == "4.5–8.5" and ph["rule"]["rule_type"] == "RANGE"
+    assert (
+        ph["criteria_display_en"] == "4.5–8.5 (result rounded to 1 decimal)"
+        and ph["rule"]["rule_type"] == "RANGE"
+    )
 
 
 # --- test definitions ---------------------------------------------------------------------------------

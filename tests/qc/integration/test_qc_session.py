@@ -51,8 +51,11 @@ def test_batch_creation_snapshots_the_active_template(app_ctx):
     active = qc_templates.active_template(batch.product_id)
     assert session.template_id == active.id and session.status == "NOT_STARTED"
     rows = {r.test_code: r for r in session.results}
-    assert rows["PH"].criteria_display_en == "4.5–8.5"
-    assert rows["ENDOTOXIN"].criteria_display_en == "≤175 EU/V"
+    assert rows["PH"].criteria_display_en == "4.5–8.5 (result rounded to 1 decimal)"
+    # The endotoxin limit follows the product's max volume (FDG: 15 mL) and is frozen with it.
+    endo = rows["ENDOTOXIN"]
+    assert endo.criteria_display_en == "< 175/15 mL = 11.7 EU/mL (result rounded to 1 decimal)"
+    assert (endo.rule_type, endo.max_value, endo.per_volume, endo.volume_ml) == ("LT", 175, True, 15)
     assert all(r.status == "PENDING" for r in session.results)
     assert len(session.results) == len(active.lines)
 
@@ -69,8 +72,8 @@ def test_later_template_changes_never_alter_an_existing_batch(app_ctx):
     qc_templates.save_draft_lines(fdg.id, draft.id, lines, actor=manager)
     qc_templates.activate(fdg.id, draft.id, password=PASSWORD, actor=manager)
     new_batch = make_batch("FDG", to="PLANNED")
-    assert results_by_code(old_batch.id)["PH"].criteria_display_en == "4.5–8.5"
-    assert results_by_code(new_batch.id)["PH"].criteria_display_en == "5–7.5"
+    assert results_by_code(old_batch.id)["PH"].criteria_display_en == "4.5–8.5 (result rounded to 1 decimal)"
+    assert results_by_code(new_batch.id)["PH"].criteria_display_en == "5–7.5 (result rounded to 1 decimal)"
 
 
 def test_without_active_template_the_batch_is_made_warned_and_cannot_pass(app_ctx):
@@ -242,7 +245,7 @@ def test_failed_result_fails_qc_blocks_batch_opens_oos_and_notifies(app_ctx):
     assert qc.get_session(batch.id)[1].status == "QC_FAILED"
     assert status(batch.id) == "FAILED_QC"
     case = db.session.execute(select(OosCase).where(OosCase.batch_id == batch.id)).scalar_one()
-    assert "Out of range: 200.0 > 175" in case.reason and case.status == "OPEN"
+    assert "Out of range: 200.0 ≥ 11.7 (must be below)" in case.reason and case.status == "OPEN"
     kinds = set(
         db.session.execute(
             select(Notification.kind).where(

@@ -42,18 +42,20 @@ def test_every_seeded_product_has_exactly_one_signed_active_template(app_ctx):
 def test_fdg_preset_reads_like_the_qc_document(app_ctx):
     lines = qc_templates.active_template(product("FDG").id).lines
     by_code = {ln.test_definition.code: qc_templates.line_criteria(ln)[0] for ln in lines}
-    assert by_code["PH"] == "4.5–8.5"
-    assert by_code["RCP"] == "≥95%"
-    assert by_code["RNID"] == "105–115 min"
-    assert by_code["ENDOTOXIN"] == "≤175 EU/V"
-    assert [ln.test_definition.code for ln in lines][:5] == ["VISUAL", "PH", "RCP", "RNID", "ENDOTOXIN"]
+    assert by_code["PH"] == "4.5–8.5 (result rounded to 1 decimal)"
+    assert by_code["RCP"] == "≥95% (result rounded to 1 decimal)"
+    assert by_code["RNID"] == "105–115 min (result rounded to 1 decimal)"
+    assert by_code["ENDOTOXIN"] == "< 175/15 mL = 11.7 EU/mL (result rounded to 1 decimal)"
+    assert by_code["K222"] == "≤ 2.2/15 mL = 0.147 mg/mL (result rounded to 3 decimals)"
+    assert by_code["ACETONITRILE"] == "≤410 ppm (result rounded to a whole number)"
+    assert [ln.test_definition.code for ln in lines][:5] == ["VISUAL", "PH", "RNID", "RN_GAMMA", "RCI"]
     timings = {ln.test_definition.code: ln.timing for ln in lines}
     assert timings["STERILITY"] == "AFTER_RELEASE" and timings["RNP"] == "AFTER_RELEASE"
     psma = {
         ln.test_definition.code: qc_templates.line_criteria(ln)[0]
         for ln in qc_templates.active_template(product("PSMA11").id).lines
     }
-    assert psma["RNID"] == "64.4–71.2 min"
+    assert psma["RNID"] == "64.4–71.2 min (result rounded to 1 decimal)"
 
 
 def test_database_refuses_a_second_active_template(app_ctx):
@@ -109,7 +111,7 @@ def test_new_version_copies_active_then_activation_retires_previous(app_ctx):
     new_active = qc_templates.active_template(fdg.id)
     assert new_active.id == draft.id
     ph = next(ln for ln in new_active.lines if ln.test_definition.code == "PH")
-    assert qc_templates.line_criteria(ph)[0] == "5–7.5"
+    assert qc_templates.line_criteria(ph)[0] == "5–7.5 (result rounded to 1 decimal)"
     actions = set(
         db.session.execute(
             select(AuditLog.action).where(

@@ -96,7 +96,7 @@ def test_builder_shows_versions_lines_and_signature(as_user):
         "Version 1",
         "4.5–8.5",
         "≥95%",
-        "≤175 EU/V",
+        "&lt; 175/15 mL = 11.7 EU/mL",
         "105–115 min",
         "Signed electronically by",
         "New version from v1",
@@ -163,14 +163,15 @@ def test_batch_qc_table_matches_the_qc_document(as_user):
         ">Criteria<",
         ">Result<",
         ">Status<",
-        "0/10 tests completed",
+        "0/15 tests completed",
         "Save Draft",
         "Submit for Review",
         "Pending only",
         "Failed only",
         "HPLC",
         "الأس الهيدروجيني",
-        "EU/V",
+        "EU/mL",
+        "(result rounded to 1 decimal)",
     ):
         assert words in body, words
 
@@ -213,7 +214,7 @@ def test_save_draft_then_submit_from_the_page(as_user):
         f"numeric_{rows['RCP'].id}": "",
     }
     r = c.post(f"/batches/{batch.id}/qc/save", data={**form, "intent": "save"}, follow_redirects=True)
-    assert "Draft saved: 2 results recorded." in text(r) and "2/10 tests completed" in text(r)
+    assert "Draft saved: 2 results recorded." in text(r) and "2/15 tests completed" in text(r)
     # A change to a recorded value without a reason is refused with the message, and nothing changes.
     r = c.post(
         f"/batches/{batch.id}/qc/save",

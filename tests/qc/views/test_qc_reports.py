@@ -47,7 +47,7 @@ def test_worklist_queues_batches_to_enter_and_to_review(signed_in):
 def test_reports_show_results_rates_and_oos(signed_in, failed_batch):
     c = signed_in("qcmanager")
     body = c.get("/qc/reports?report=results").get_data(as_text=True)
-    assert failed_batch.batch_no in body and "Out of range: 200.0 &gt; 175" in body
+    assert failed_batch.batch_no in body and "Out of range: 200.0 ≥ 11.7 (must be below)" in body
     body = c.get("/qc/reports?report=rates").get_data(as_text=True)
     assert "Bacterial Endotoxins" in body and "0.0%" in body
     body = c.get("/qc/reports?report=oos").get_data(as_text=True)
