@@ -7,8 +7,8 @@ GET    /api/v1/batches/<id>                 batch + journey fields              
 GET    /api/v1/batches/<id>/events          timeline                              can_read
 GET    /api/v1/batches/<id>/events.csv      timeline as CSV                       can_export
 POST   /api/v1/batches/<id>/transition      move the batch                        can_transition
-POST   /api/v1/batches/<id>/deviations      open a deviation                      can_transition
-POST   /api/v1/batches/<id>/deviations/<d>/close   close it                       can_transition
+POST   /api/v1/batches/<id>/deviations      open a deviation                      can_open_deviation
+POST   /api/v1/batches/<id>/deviations/<d>/close   close it                       can_close_deviation
 
 Reads also accept the browser session (the pages call them); anything that changes state needs the
 bearer token. Handlers parse input and call one service function; DomainError becomes the JSON
@@ -116,8 +116,8 @@ class BatchApi(ApiErrorsMixin, BaseApi):
         "export_events": "export",
         "post_create": "create",
         "post_transition": "transition",
-        "post_deviation": "transition",
-        "post_close_deviation": "transition",
+        "post_deviation": "open_deviation",
+        "post_close_deviation": "close_deviation",
     }
     openapi_spec_tag = "Batches"
 

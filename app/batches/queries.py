@@ -284,6 +284,11 @@ def batch_detail(batch_id: int, actor: Actor) -> dict[str, Any]:
         deviations=[] if viewer.restricted else _deviations(batch_id),
         events_count=row.events_count,
     )
+    if viewer.restricted:  # hospitals: no staff names or blocking reasons on the stepper
+        from app.batches.customer_view import customer_milestones
+
+        detail["milestones"] = customer_milestones(detail["milestones"])
+        detail["owner"] = None
     return detail
 
 
@@ -364,7 +369,12 @@ def batch_events(batch_id: int, actor: Actor) -> list[dict[str, Any]]:
         .where(BatchEvent.batch_id == batch_id)
         .order_by(BatchEvent.occurred_at, BatchEvent.id)
     ).all()
-    return [_event_dict(r, internal=not viewer.restricted) for r in rows]
+    events = [_event_dict(r, internal=not viewer.restricted) for r in rows]
+    if viewer.restricted:  # hospitals: customer-facing milestones only (page, API and exports)
+        from app.batches.customer_view import customer_events
+
+        return customer_events(events)
+    return events
 
 
 def _event_dict(r, *, internal: bool) -> dict[str, Any]:

@@ -18,6 +18,7 @@ GET  /api/v1/batches/<id>/qc-attachments/<aid>  download             can_read  o
 POST /api/v1/batches/<id>/qc-session/submit                          can_enter on QcSession
 POST /api/v1/batches/<id>/qc-session/review                          can_review on QcSession
 POST /api/v1/batches/<id>/qc-samples  {"sample_type","taken_at","note"} can_enter on QcSession
+POST /api/v1/batches/<id>/qc-session/attach-template                  can_attach_template on QcSession
 
 The product and batch routes share their URL prefixes with the master-data and batch APIs; they
 are separate FAB BaseApi classes (own blueprints) whose paths never overlap those APIs' routes.
@@ -235,7 +236,7 @@ class BatchQcApi(ApiErrorsMixin, BaseApi):
         "get_attachment": "read",
         "post_submit": "enter",
         "post_review": "review",
-        "post_attach_template": "enter",
+        "post_attach_template": "attach_template",
         "post_sample": "enter",
     }
     openapi_spec_tag = "Batch QC"

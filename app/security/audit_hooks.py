@@ -103,6 +103,16 @@ def _audit_user(user: User, state: str) -> None:
         if change:
             before, after = (_role_names(x) for x in change)
             audit.record("User", user.id, "ROLES_CHANGED", before={"roles": before}, after={"roles": after})
+        names = {k: attributes.get_history(user, k) for k in ("first_name", "last_name")}
+        if any(h.added and h.deleted and h.added[0] != h.deleted[0] for h in names.values()):
+            # The printed name on signatures and records: who changed it and from what is kept.
+            audit.record(
+                "User",
+                user.id,
+                "NAME_CHANGED",
+                before={k: (h.deleted[0] if h.deleted else getattr(user, k)) for k, h in names.items()},
+                after={k: getattr(user, k) for k in names},
+            )
         active = attributes.get_history(user, "active")
         if active.added and active.deleted and active.added[0] != active.deleted[0]:
             audit.record(

@@ -17,10 +17,6 @@ MASTER_DATA = ("Nuclide", "Product", "Customer", "Site", "HotCell", "Supplier", 
 # Resources every signed-in internal role may read.
 _INTERNAL_READ = {name: READ for name in MASTER_DATA}
 _INTERNAL_READ["Notification"] = READ  # the bell: own notifications, mark as read
-_INTERNAL_READ["Ebr"] = READ  # master batch records (issue 12); writing is QC Manager's, executing Production's
-_INTERNAL_READ["Reservation"] = READ  # capacity holds and the windows' remaining minutes
-# Booking capacity: hold minutes of a window, cancel a hold (capacity part).
-BOOKING = ("can_read", "can_create", "can_cancel")
 
 ROLE_DESCRIPTIONS: dict[str, str] = {
     "Admin": "Configuration, users and roles; overrides batch paths only when ALLOW_ADMIN_OVERRIDE is on.",
@@ -41,14 +37,10 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         **_INTERNAL_READ,
         "QcSession": READ,
         "Batch": ("can_read", "can_create", "can_transition", "can_export"),
-        "Reservation": BOOKING,
-        "CapacityAdmin": ("can_read", "can_generate"),
-        "CapacityBooking": ("can_book",),
     },
     "Production": {
         **_INTERNAL_READ,
         "MaterialLot": RW,
-        "Ebr": ("can_read", "can_execute"),
         "Batch": ("can_read", "can_transition", "can_export"),
         "QcSession": READ,
     },
@@ -71,7 +63,6 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         "Batch": ("can_read", "can_transition", "can_export"),
         "QcTestDefinition": RW,
         "QcTemplate": ("can_read", "can_write", "can_activate"),
-        "Ebr": ("can_read", "can_write", "can_activate"),
         "QcSession": ("can_read", "can_enter", "can_review"),
         "Release": READ,
     },
@@ -89,13 +80,7 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         "QcSession": READ,
     },
     "Logistics": {**_INTERNAL_READ, "Batch": ("can_read", "can_transition", "can_export"), "QcSession": READ},
-    "Customer": {
-        "Product": READ,
-        "Batch": READ,
-        "Notification": READ,
-        "Reservation": BOOKING,
-        "CapacityBooking": ("can_book",),
-    },
+    "Customer": {"Product": READ, "Batch": READ, "Notification": READ},
     "Auditor": {
         **_INTERNAL_READ,
         "Batch": ("can_read", "can_export"),
@@ -109,9 +94,10 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
-# Every signed-in user may use these (FAB's own user-info and password pages, the home page).
+# Every signed-in user may use these (FAB's own user-info and password pages, the home page). Not
+# FAB's user-info *edit* form: the printed name on signatures and records is not its owner's to change
+# (issue 14); only Admin changes names, in the Users list, audited by security.audit_hooks.
 COMMON: dict[str, tuple[str, ...]] = {
-    "UserInfoEditView": ("can_this_form_get", "can_this_form_post"),
     "ResetMyPasswordView": ("can_this_form_get", "can_this_form_post"),
     "UserDBModelView": ("can_userinfo", "resetmypassword"),
     "Home": ("can_read",),
@@ -119,23 +105,26 @@ COMMON: dict[str, tuple[str, ...]] = {
 
 ROLES = ("Admin", *MATRIX.keys())
 
-# Dispensing, logistics, genealogy and recall (issue 11): what each role may do with dose units,
-# shipments, material records, the genealogy and recalls. A hospital sees and confirms only its own
-# (the services filter by its customer).
-_DISPATCH_ACTS = ("can_read", "can_pack", "can_dispatch", "can_deliver", "can_cancel")
-for _role, _grants in {
-    "Production": {"BatchMaterial": ("can_read", "can_record"), "Genealogy": READ},
-    "Dispensing": {"DoseUnit": ("can_read", "can_dispense", "can_label"), "Genealogy": READ},
-    "Logistics": {
-        "DoseUnit": ("can_read", "can_label"),
-        "Shipment": _DISPATCH_ACTS,
-        "Genealogy": READ,
-        "Recall": READ,
-    },
-    "QP": {"DoseUnit": READ, "Shipment": READ, "Genealogy": READ, "Recall": ("can_read", "can_open")},
-    "QC Manager": {"Genealogy": READ, "Recall": READ},
-    "Planner": {"DoseUnit": READ, "Shipment": READ},
-    "Auditor": {"DoseUnit": READ, "Shipment": READ, "Genealogy": READ, "Recall": READ},
-    "Customer": {"DoseUnit": READ, "Shipment": ("can_read", "can_deliver")},
-}.items():
-    MATRIX[_role].update(_grants)
+# The role table (ROLE_DESCRIPTIONS and batches.domain.flow) for acts that are finer than
+# `can_transition`: deviations are opened by Production and QC and closed by QC Manager and QP;
+# only QC Manager gives a batch the product's active QC template.
+DEVIATION_OPENERS = ("Production", "QC Analyst", "QC Reviewer", "QC Manager")
+DEVIATION_CLOSERS = ("QC Manager", "QP")
+for _role in DEVIATION_OPENERS:
+    MATRIX[_role]["Batch"] = (*MATRIX[_role]["Batch"], "can_open_deviation")
+for _role in DEVIATION_CLOSERS:
+    MATRIX[_role]["Batch"] = (*MATRIX[_role]["Batch"], "can_close_deviation")
+MATRIX["QC Manager"]["QcSession"] = (*MATRIX["QC Manager"]["QcSession"], "can_attach_template")
+
+# Admin gets every permission except these: Admin is configuration, users and roles, and must not
+# record GMP data under its own name (QC results, QC submission, samples, attachments), open or
+# close deviations, or edit its own printed name through FAB's self-service form.
+ADMIN_EXCLUDED: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("can_enter", "QcSession"),
+        ("can_this_form_get", "UserInfoEditView"),
+        ("can_this_form_post", "UserInfoEditView"),
+        ("can_open_deviation", "Batch"),
+        ("can_close_deviation", "Batch"),
+    }
+)

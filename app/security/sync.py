@@ -6,7 +6,7 @@ permissions is written to the audit trail.
 
 from __future__ import annotations
 
-from app.security.roles import COMMON, MATRIX, ROLES
+from app.security.roles import ADMIN_EXCLUDED, COMMON, MATRIX, ROLES
 
 
 def _menu_grants(appbuilder, perms: dict[str, tuple[str, ...]]) -> set[str]:
@@ -51,7 +51,7 @@ def sync_roles(appbuilder) -> dict[str, int]:
     for role_name in sorted(ROLES, key=lambda name: name == "Admin"):
         role = sm.find_role(role_name) or sm.add_role(role_name)
         if role_name == "Admin":
-            wanted_pvms = set(existing.values())
+            wanted_pvms = {pv for key, pv in existing.items() if key not in ADMIN_EXCLUDED}
         else:
             wanted = desired_permissions(appbuilder, role_name)
             wanted_pvms = set()
