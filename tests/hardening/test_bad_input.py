@@ -37,7 +37,13 @@ def test_ids_beyond_32_bits_are_404_on_the_api(api, url):
 
 @pytest.mark.parametrize(
     "url",
-    [f"/batches/{HUGE}", f"/batches/{BIG}/qc", f"/batches/{BIG}/export.csv", f"/release/{BIG}", f"/users/show/{BIG}"],
+    [
+        f"/batches/{HUGE}",
+        f"/batches/{BIG}/qc",
+        f"/batches/{BIG}/export.csv",
+        f"/release/{BIG}",
+        f"/users/show/{BIG}",
+    ],
 )
 def test_ids_beyond_32_bits_are_404_on_pages(client, url):
     login_page(client, "admin")
@@ -83,7 +89,13 @@ def test_wrong_json_types_are_422(app_ctx, api):
     ):
         _err(planner.post("/api/v1/batches/", json=body), 422)
     batch = new_batch()
-    _err(planner.post(f"/api/v1/batches/{batch.id}/transition", json={"to_status": "SCHEDULED", "signature_id": 9223372036854775808}), 422)
+    _err(
+        planner.post(
+            f"/api/v1/batches/{batch.id}/transition",
+            json={"to_status": "SCHEDULED", "signature_id": 9223372036854775808},
+        ),
+        422,
+    )
     _err(api("prod").post(f"/api/v1/batches/{batch.id}/deviations", json={"reason": {"x": 1}}), 422)
 
 
