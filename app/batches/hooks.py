@@ -64,3 +64,19 @@ def qc_session_statuses(batch_ids: list[int]) -> dict[int, str]:
 def qc_journey_summary(batch_id: int) -> dict[str, Any] | None:
     """The QC session in a few words for the journey page, or None without one."""
     return _gate.journey_summary(batch_id) if _gate is not None else None
+
+
+# --- the planner's minutes, for the batch list's Utilization card ---------------------------------
+# Planning sits above batches and registers how today's reserved / committed minutes are counted.
+_utilization: Any = None
+
+
+def register_utilization(provider: Any) -> None:
+    """Called once by the planning part when the app starts: provider(now) -> dict with
+    reserved_min, committed_min, total_min and reason (None when the figures are real)."""
+    global _utilization
+    _utilization = provider
+
+
+def utilization(now: Any = None) -> dict[str, Any] | None:
+    return _utilization(now) if _utilization is not None else None

@@ -15,20 +15,23 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.batches import extensions_hooks
+from app.batches import hooks as batch_hooks
 from app.batches.domain import flow as batch_flow
 from app.batches.domain import journey as batch_journey
 from app.batches.domain.states import EXCEPTION_STATES, label
 from app.batches.filters import ListQuery
-from app.batches.models import Batch, BatchEvent, Deviation, batch_customer
+from app.batches.models import Batch, BatchEvent, BatchOrder, Deviation, batch_customer
 from app.batches.service import batch_context
+from app.capacity.models import DeliveryWindow
 from app.core.actor import Actor
 from app.core.domain import NotFound
 from app.core.extensions import db
 from app.masterdata.models import Customer, CustomerUser, HotCell, Product, Site
+from app.orders.models import Order
 
 CUSTOMER_ROLE = "Customer"
 AWAITING_QC = ("QC_PENDING", "QC_IN_PROGRESS")
@@ -147,7 +150,20 @@ def _conditions(query: ListQuery, viewer: Viewer) -> list[ColumnElement[bool]]:
         # Batch numbers are upper case: a plain LIKE on the upper-cased text is case-insensitive and
         # four times cheaper than ILIKE on a full scan (no trigram index on the embedded server).
         escaped = query.q.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        c.append(Batch.batch_no.like(f"%{escaped}%", escape="\\"))
+        # ... or a linked order's number or hospital order reference (both upper-cased too).
+        c.append(
+            or_(
+                Batch.batch_no.like(f"%{escaped}%", escape="\\"),
+                exists().where(
+                    BatchOrder.batch_id == Batch.id,
+                    Order.id == BatchOrder.order_id,
+                    or_(
+                        func.upper(Order.order_no).like(f"%{escaped}%", escape="\\"),
+                        func.upper(Order.hospital_order_reference).like(f"%{escaped}%", escape="\\"),
+                    ),
+                ),
+            )
+        )
     if query.mine:
         c.append(Batch.owner_id == viewer.actor.user_id if viewer.actor.user_id else false())
     if query.customer_ids:
@@ -179,15 +195,16 @@ def list_batches(query: ListQuery, actor: Actor) -> dict[str, Any]:
         total = len(rows)  # the whole result is on this page: no count needed
     else:
         total = db.session.execute(select(func.count()).select_from(Batch).where(*conditions)).scalar_one()
+    links = order_links([r.id for r in rows], viewer)
     return {
-        "items": [_item(r) for r in rows],
+        "items": [_item(r, links) for r in rows],
         "total": total,
         "page": query.page,
         "page_size": query.page_size,
     }
 
 
-def _item(r) -> dict[str, Any]:
+def _item(r, links: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
     owner = " ".join(p for p in (r.owner_first, r.owner_last) if p) or None
     return {
         "id": r.id,
@@ -219,18 +236,66 @@ def _item(r) -> dict[str, Any]:
         "created_at": r.created_at,
         "updated_at": r.updated_at,
         "version": r.version,
-        **linked_counts(r.id),
+        **linked_counts(r.id, links),
     }
 
 
-def linked_counts(batch_id: int) -> dict[str, Any]:
-    """Dose units, orders and shipments of a batch: zero until those modules exist (later issues)."""
+_CLOSED_ORDERS = ("CANCELLED", "REJECTED")
+
+
+def order_links(batch_ids: list[int], viewer: Viewer) -> dict[int, dict[str, Any]]:
+    """Per batch: how many live orders are linked and the earliest delivery window (local time,
+    zone named), in one query for a page of the list. A hospital counts only its own orders."""
+    if not batch_ids:
+        return {}
+    query = (
+        select(BatchOrder.batch_id, DeliveryWindow.start_at, DeliveryWindow.end_at)
+        .join(Order, Order.id == BatchOrder.order_id)
+        .join(DeliveryWindow, DeliveryWindow.id == Order.window_id)
+        .where(BatchOrder.batch_id.in_(batch_ids), Order.status.not_in(_CLOSED_ORDERS))
+    )
+    if viewer.restricted:
+        query = query.where(Order.customer_id == viewer.customer_id)
+    tz = ZoneInfo(current_app.config["SITE_TIMEZONE"])
+    out: dict[int, dict[str, Any]] = {}
+    for batch_id, start_at, end_at in db.session.execute(query):
+        entry = out.setdefault(batch_id, {"count": 0, "start_at": start_at, "end_at": end_at})
+        entry["count"] += 1
+        if start_at < entry["start_at"]:
+            entry.update(start_at=start_at, end_at=end_at)
+    for entry in out.values():
+        start, end = entry["start_at"].astimezone(tz), entry["end_at"].astimezone(tz)
+        entry["label"] = f"{start:%d %b %H:%M}–{end:%H:%M} {start:%Z}"
+    return out
+
+
+def linked_counts(batch_id: int, links: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Dose units, orders and shipments of a batch (dose units and shipments: zero until those
+    modules are wired in)."""
+    link = (links or {}).get(batch_id)
     return {
         "dose_units": {"planned": 0, "dispensed": 0, "packed": 0, "shipped": 0},
-        "orders_count": 0,
+        "orders_count": link["count"] if link else 0,
         "shipments_count": 0,
-        "delivery_window": None,
+        "delivery_window": link["label"] if link else None,
+        "delivery_window_start_at": link["start_at"] if link else None,
     } | extensions_hooks.linked_counts(batch_id)
+
+
+def batch_orders(batch_id: int, viewer: Viewer) -> list[dict[str, Any]]:
+    """The orders linked to a batch (a hospital sees only its own), earliest window first."""
+    from app.orders import queries as order_queries
+
+    query = (
+        select(Order)
+        .join(BatchOrder, BatchOrder.order_id == Order.id)
+        .join(DeliveryWindow, DeliveryWindow.id == Order.window_id)
+        .where(BatchOrder.batch_id == batch_id)
+        .order_by(DeliveryWindow.start_at, Order.id)
+    )
+    if viewer.restricted:
+        query = query.where(Order.customer_id == viewer.customer_id)
+    return [order_queries.order_item(o) for o in db.session.execute(query).scalars()]
 
 
 # --- one batch ---------------------------------------------------------------------------------
@@ -262,7 +327,7 @@ def batch_detail(batch_id: int, actor: Actor) -> dict[str, Any]:
     ).one_or_none()
     if row is None:
         raise NotFound("batch")
-    detail = _item(row)
+    detail = _item(row, order_links([batch_id], viewer))
     ctx = batch_context(row)  # the row carries id, status and status_before_exception
     allowed = (
         []
@@ -282,6 +347,7 @@ def batch_detail(batch_id: int, actor: Actor) -> dict[str, Any]:
         allowed_actions=[a.as_dict() for a in allowed],
         customers=_customers(batch_id, viewer),
         deviations=[] if viewer.restricted else _deviations(batch_id),
+        orders=batch_orders(batch_id, viewer),
         events_count=row.events_count,
     )
     if viewer.restricted:  # hospitals: no staff names or blocking reasons on the stepper
@@ -438,7 +504,8 @@ def batch_metrics(actor: Actor, now: dt.datetime | None = None) -> dict[str, Any
         "on_hold_exceptions": row[3],
         "avg_release_lead_time_min": None if row[4] is None else round(float(row[4]), 1),
         "release_lead_time_batches": row[5],
-        "utilization": {
+        "utilization": batch_hooks.utilization(now)
+        or {
             "reserved_min": None,
             "committed_min": None,
             "reason": "Capacity planning (reservations and delivery windows) is not enabled yet.",

@@ -179,16 +179,19 @@ def kpi_cards(metrics: dict[str, Any], pairs: Pairs, today: dt.date) -> list[dic
         }
     )
     util = metrics["utilization"]
-    reserved, committed = util.get("reserved_min"), util.get("committed_min")
+    committed, total = util.get("committed_min"), util.get("total_min")
+    hint = util.get("reason") or (
+        f"dispensing minutes committed of today's total; {util.get('reserved_min') or 0:,} more held"
+    )
     cards.append(
         {
             "key": "utilization",
             "title": "Utilization",
             "icon": "chart-pie",
             "tone": "neutral",
-            "value": "—" if reserved is None else f"{reserved:,} / {committed:,} min",
-            "hint": util.get("reason") or "reserved vs committed minutes",
-            "href": None,
+            "value": "—" if committed is None or not total else f"{committed:,} / {total:,} min",
+            "hint": hint,
+            "href": "/planner/" if committed is not None else None,
             "active": False,
         }
     )

@@ -21,6 +21,7 @@ _INTERNAL_READ["Ebr"] = READ  # master batch records (issue 12); writing is QC M
 _INTERNAL_READ["Reservation"] = READ  # capacity holds and the windows' remaining minutes
 # Booking capacity: hold minutes of a window, cancel a hold (capacity part).
 BOOKING = ("can_read", "can_create", "can_cancel")
+_INTERNAL_READ["Order"] = READ  # hospital orders and their journey (orders part)
 
 ROLE_DESCRIPTIONS: dict[str, str] = {
     "Admin": "Configuration, users and roles; overrides batch paths only when ALLOW_ADMIN_OVERRIDE is on.",
@@ -41,6 +42,9 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         **_INTERNAL_READ,
         "QcSession": READ,
         "Batch": ("can_read", "can_create", "can_transition", "can_export"),
+        "Order": ("can_read", "can_validate", "can_cancel"),
+        "ValidationQueue": READ,
+        "Planner": ("can_read", "can_plan"),
         "Reservation": BOOKING,
         "CapacityAdmin": ("can_read", "can_generate"),
         "CapacityBooking": ("can_book",),
@@ -82,6 +86,7 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         "ESignature": READ,
         "QcTemplate": READ,
         "QcSession": READ,
+        "Planner": READ,
     },
     "Dispensing": {
         **_INTERNAL_READ,
@@ -93,6 +98,7 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         "Product": READ,
         "Batch": READ,
         "Notification": READ,
+        "Order": ("can_read", "can_create", "can_cancel"),
         "Reservation": BOOKING,
         "CapacityBooking": ("can_book",),
     },
