@@ -91,6 +91,7 @@ def record_material_lot(
             recorded_by_id=actor.user_id,
             recorded_by_name=actor.printed_name,
             note=note,
+            recorded_at=now,
         )
         db.session.add(row)
         db.session.flush()
@@ -101,6 +102,7 @@ def record_material_lot(
             actor.printed_name,
             quantity=amount,
             unit=row.unit,
+            occurred_at=now,
         )
         batches.record_event(
             batch,

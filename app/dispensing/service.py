@@ -147,6 +147,8 @@ def create_dose_units(
                 activity_at_calibration_mbq=line.requested_activity_mbq,
                 calibration_at=line.calibration_at,
                 status="PLANNED",
+                created_at=now,
+                updated_at=now,
             )
             db.session.add(dose)
             created.append(dose)
@@ -247,6 +249,7 @@ def dispense_dose(
             actor.printed_name,
             quantity=measured,
             unit="MBq",
+            occurred_at=now,
         )
         if batch.status == "RELEASED":
             batches.apply_transition(

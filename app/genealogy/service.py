@@ -7,6 +7,7 @@ Edges are never changed or removed (database triggers refuse it).
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from app.core.extensions import db
@@ -21,8 +22,10 @@ def record_edge(
     *,
     quantity: Decimal | float | None = None,
     unit: str | None = None,
+    occurred_at: dt.datetime | None = None,
 ) -> GenealogyEdge:
-    """Add parent -> child (e.g. ("LOT", 7) -> ("BATCH", 12)) to the caller's transaction."""
+    """Add parent -> child (e.g. ("LOT", 7) -> ("BATCH", 12)) to the caller's transaction, stamped
+    `occurred_at` (the act's time; the database clock when None)."""
     for node_type, _ in (parent, child):
         if node_type not in NODE_TYPES:
             raise ValueError(f"unknown genealogy node type {node_type!r}")
@@ -36,5 +39,7 @@ def record_edge(
         quantity=None if quantity is None else Decimal(str(quantity)),
         unit=unit,
     )
+    if occurred_at is not None:
+        edge.occurred_at = occurred_at
     db.session.add(edge)
     return edge

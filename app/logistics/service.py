@@ -99,7 +99,12 @@ def _snapshot(shipment: Shipment) -> dict[str, Any]:
 
 
 def _custody(
-    shipment: Shipment, kind: str, actor: Actor, name: str | None = None, note: str | None = None
+    shipment: Shipment,
+    kind: str,
+    actor: Actor,
+    name: str | None = None,
+    note: str | None = None,
+    at: dt.datetime | None = None,
 ) -> None:
     recorded = list(
         db.session.execute(
@@ -114,6 +119,7 @@ def _custody(
             actor_user_id=actor.user_id,
             actor_name=name or actor.printed_name,
             note=note,
+            **({"occurred_at": at} if at is not None else {}),
         )
     )
 
@@ -168,6 +174,7 @@ def create_shipment(
             planned_departure_at=planned_departure_at,
             created_by_name=actor.printed_name,
             status="PLANNED",
+            created_at=now,
         )
         db.session.add(shipment)
         db.session.flush()
@@ -278,6 +285,7 @@ def pack_package(
             un_number=facts["un_number"],
             total_activity_mbq=Decimal(f"{facts['total_activity_mbq']:.1f}"),
             packed_by_name=actor.printed_name,
+            packed_at=now,
         )
         db.session.add(package)
         db.session.flush()
@@ -293,6 +301,7 @@ def pack_package(
                 actor.printed_name,
                 quantity=dose.measured_activity_mbq,
                 unit="MBq",
+                occurred_at=now,
             )
             audit.record(
                 "DoseUnit", dose.id, "PACK", after={"status": "PACKED", "package_id": package.id}, actor=actor
@@ -300,7 +309,7 @@ def pack_package(
         if shipment.status == "PLANNED":
             before = _snapshot(shipment)
             row = _move(shipment, "pack", actor)
-            _custody(shipment, row.custody or "PACKED", actor)
+            _custody(shipment, row.custody or "PACKED", actor, at=now)
             audit.record(
                 "Shipment", shipment.id, "PACK", before=before, after=_snapshot(shipment), actor=actor
             )
@@ -379,6 +388,7 @@ def dispatch_shipment(
             actor,
             name=shipment.courier and f"{actor.printed_name} → {shipment.courier}",
             note=note,
+            at=now,
         )
         for dose in doses:
             dose_states.check_dose_transition(dose.status, "ship")
@@ -437,7 +447,7 @@ def deliver_shipment(
         row = _move(shipment, "deliver", actor)
         shipment.delivered_at = now
         shipment.received_by = name
-        _custody(shipment, row.custody or "RECEIVED", actor, name=name, note=note)
+        _custody(shipment, row.custody or "RECEIVED", actor, name=name, note=note, at=now)
         for dose in doses:
             dose_states.check_dose_transition(dose.status, "deliver")
             dose.status = "DELIVERED"

@@ -114,7 +114,7 @@ def _decide(
     batch_flow.check(ctx, dest)
     # An expired batch is refused before the signature, so the QP does not spend a password attempt.
     batches.check_not_expired(batch, dest, now)
-    problem = release_review.refusal_for(actor, batch, disposition)
+    problem = release_review.refusal_for(actor, batch, disposition, now)
     if problem:
         raise problem
     product = db.session.get(Product, batch.product_id)
