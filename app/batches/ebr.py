@@ -34,7 +34,14 @@ SIGN_MEANING = "I approve this master batch record for production."
 ACTIVATORS = ("QC Manager", "Admin")
 EXECUTORS = ("Production", "Admin")
 # Steps can be recorded while the batch is being made (and corrected until it leaves QC).
-EXECUTABLE_STATES = ("PLANNED", "IN_PRODUCTION", "QC_PENDING", "QC_IN_PROGRESS", "DEVIATION_OPEN")
+EXECUTABLE_STATES = (
+    "PLANNED",
+    "IN_PRODUCTION",
+    "PRODUCTION_COMPLETE",
+    "QC_PENDING",
+    "QC_IN_PROGRESS",
+    "DEVIATION_OPEN",
+)
 
 
 @dataclass(frozen=True)

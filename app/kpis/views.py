@@ -1,7 +1,112 @@
-"""KPI page (filled in below)."""
+"""The KPI page `/kpis`: date range and product filter, a chart per KPI with its table, CSV export."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import Response, request
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from sqlalchemy import select
+
+from app.core.exports import csv_text
+from app.core.extensions import db
+from app.core.web import site_tz
+from app.kpis import queries
+from app.masterdata.models import Product
+
+MAX_DAYS = 400
+
+
+def _filters() -> tuple[dt.date, dt.date, int | None]:
+    today = dt.datetime.now(site_tz()).date()
+    try:
+        d1 = dt.date.fromisoformat(request.args.get("to") or today.isoformat())
+        d0 = dt.date.fromisoformat(request.args.get("from") or (d1 - dt.timedelta(days=29)).isoformat())
+    except ValueError:
+        d0, d1 = today - dt.timedelta(days=29), today
+    if d0 > d1:
+        d0, d1 = d1, d0
+    d0 = max(d0, d1 - dt.timedelta(days=MAX_DAYS))
+    raw = request.args.get("product")
+    return d0, d1, int(raw) if raw and raw.isdigit() else None
+
+
+def page_data(d0: dt.date, d1: dt.date, product_id: int | None) -> dict[str, Any]:
+    minutes = queries.minutes_by_window(d0, d1, product_id)
+    data = {
+        "minutes": minutes,
+        "weekly": queries.utilization(minutes, "week"),
+        "monthly": queries.utilization(minutes, "month"),
+        "lead": queries.lead_times(d0, d1, product_id),
+        "yields": queries.yields(d0, d1, product_id),
+        "first_pass": queries.first_pass(d0, d1, product_id),
+    }
+    return data
+
+
+def chart_json(data: dict[str, Any]) -> dict[str, Any]:
+    """The same rows as plain JSON values for Chart.js (dates as labels, decimals as numbers)."""
+
+    def plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                k: (float(v) if isinstance(v, Decimal) else str(v) if isinstance(v, dt.date) else v)
+                for k, v in r.items()
+            }
+            for r in rows
+        ]
+
+    return {
+        "minutes": plain(data["minutes"]),
+        "weekly": plain(data["weekly"]),
+        "lead": plain(data["lead"]),
+        "yields": plain(data["yields"]),
+        "fp": plain(data["first_pass"]),
+    }
+
+
+class KpiView(BaseView):
+    route_base = "/kpis"
+    default_view = "index"
+    class_permission_name = "Kpi"
+    method_permission_name = {"index": "read", "export": "read"}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        d0, d1, product_id = _filters()
+        products = db.session.execute(select(Product).order_by(Product.code)).scalars().all()
+        data = page_data(d0, d1, product_id)
+        return self.render_template(
+            "kpis/index.html",
+            d0=d0,
+            d1=d1,
+            product_id=product_id,
+            products=products,
+            computed_at=queries.computed_at(),
+            chart=chart_json(data),
+            **data,
+        )
+
+    @expose("/export/<kpi>.csv")
+    @has_access
+    def export(self, kpi: str):
+        d0, d1, product_id = _filters()
+        data = page_data(d0, d1, product_id)
+        if kpi not in ("minutes", "weekly", "monthly", "lead", "yields", "first_pass"):
+            return Response("Unknown KPI.", status=404)
+        rows = data[kpi]
+        header = list(rows[0].keys()) if rows else ["no data"]
+        body = csv_text(header, [list(r.values()) for r in rows])
+        return Response(
+            body,
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="kpi-{kpi}-{d0}-{d1}.csv"'},
+        )
+
 
 def register(appbuilder) -> None:
-    return None
+    appbuilder.add_view(KpiView, "KPIs", icon="fa-line-chart", category="Quality")
