@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 from app.core.api_errors import ApiErrorsMixin, error_response
 from app.security.audit_hooks import AuditedLoginMixin
 from app.security.permission_cache import DEFAULT_TTL_S, Pair, PermissionCache
+from app.security.views import RadioRoleModelView, RadioUserDBModelView
 
 
 def _auth_rate_limit() -> str:
@@ -71,6 +72,9 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
     # FAB's "User's Statistics" chart loads Google Charts from the internet (blank offline) and
     # shows nothing a site needs: it is not registered.
     userstatschartview = None
+    # Users and roles in words: names, "Active", and what a role may do from the role matrix.
+    userdbmodelview = RadioUserDBModelView
+    rolemodelview = RadioRoleModelView
 
     # --- permissions from the per-process cache (issue 16) ------------------------------------
     # FAB's has_access path sends about six statements per request; with the cache an API request

@@ -17,14 +17,14 @@ MASTER_DATA = ("Nuclide", "Product", "Customer", "Site", "HotCell", "Supplier", 
 # Resources every signed-in internal role may read.
 _INTERNAL_READ = {name: READ for name in MASTER_DATA}
 _INTERNAL_READ["Notification"] = READ  # the bell: own notifications, mark as read
-_INTERNAL_READ["Ebr"] = READ  # master batch records (issue 12); writing is QC Manager's, executing Production's
 _INTERNAL_READ["Reservation"] = READ  # capacity holds and the windows' remaining minutes
 # Booking capacity: hold minutes of a window, cancel a hold (capacity part).
 BOOKING = ("can_read", "can_create", "can_cancel")
 _INTERNAL_READ["Order"] = READ  # hospital orders and their journey (orders part)
+_INTERNAL_READ["Ebr"] = READ  # master batch records (issue 12); writing is QC Manager's, executing Production's
 
 ROLE_DESCRIPTIONS: dict[str, str] = {
-    "Admin": "Configuration, users and roles; overrides batch paths only when ALLOW_ADMIN_OVERRIDE is on.",
+    "Admin": "Configuration, users and roles; stands in on batch paths only where the site has switched that on.",
     "Planner": "Plans and schedules batches against capacity; cancels planned batches.",
     "Production": "Starts and completes synthesis; opens deviations.",
     "QC Analyst": "Takes samples and enters QC results.",
@@ -129,27 +129,6 @@ COMMON: dict[str, tuple[str, ...]] = {
 
 ROLES = ("Admin", *MATRIX.keys())
 
-# Dispensing, logistics, genealogy and recall (issue 11): what each role may do with dose units,
-# shipments, material records, the genealogy and recalls. A hospital sees and confirms only its own
-# (the services filter by its customer).
-_DISPATCH_ACTS = ("can_read", "can_pack", "can_dispatch", "can_deliver", "can_cancel")
-for _role, _grants in {
-    "Production": {"BatchMaterial": ("can_read", "can_record"), "Genealogy": READ},
-    "Dispensing": {"DoseUnit": ("can_read", "can_dispense", "can_label"), "Genealogy": READ},
-    "Logistics": {
-        "DoseUnit": ("can_read", "can_label"),
-        "Shipment": _DISPATCH_ACTS,
-        "Genealogy": READ,
-        "Recall": READ,
-    },
-    "QP": {"DoseUnit": READ, "Shipment": READ, "Genealogy": READ, "Recall": ("can_read", "can_open")},
-    "QC Manager": {"Genealogy": READ, "Recall": READ},
-    "Planner": {"DoseUnit": READ, "Shipment": READ},
-    "Auditor": {"DoseUnit": READ, "Shipment": READ, "Genealogy": READ, "Recall": READ},
-    "Customer": {"DoseUnit": READ, "Shipment": ("can_read", "can_deliver")},
-}.items():
-    MATRIX[_role].update(_grants)
-
 # The role table (ROLE_DESCRIPTIONS and batches.domain.flow) for acts that are finer than
 # `can_transition`: deviations are opened by Production and QC and closed by QC Manager and QP;
 # only QC Manager gives a batch the product's active QC template.
@@ -173,3 +152,24 @@ ADMIN_EXCLUDED: frozenset[tuple[str, str]] = frozenset(
         ("can_close_deviation", "Batch"),
     }
 )
+
+# Dispensing, logistics, genealogy and recall (issue 11): what each role may do with dose units,
+# shipments, material records, the genealogy and recalls. A hospital sees and confirms only its own
+# (the services filter by its customer).
+_DISPATCH_ACTS = ("can_read", "can_pack", "can_dispatch", "can_deliver", "can_cancel")
+for _role, _grants in {
+    "Production": {"BatchMaterial": ("can_read", "can_record"), "Genealogy": READ},
+    "Dispensing": {"DoseUnit": ("can_read", "can_dispense", "can_label"), "Genealogy": READ},
+    "Logistics": {
+        "DoseUnit": ("can_read", "can_label"),
+        "Shipment": _DISPATCH_ACTS,
+        "Genealogy": READ,
+        "Recall": READ,
+    },
+    "QP": {"DoseUnit": READ, "Shipment": READ, "Genealogy": READ, "Recall": ("can_read", "can_open")},
+    "QC Manager": {"Genealogy": READ, "Recall": READ},
+    "Planner": {"DoseUnit": READ, "Shipment": READ},
+    "Auditor": {"DoseUnit": READ, "Shipment": READ, "Genealogy": READ, "Recall": READ},
+    "Customer": {"DoseUnit": READ, "Shipment": ("can_read", "can_deliver")},
+}.items():
+    MATRIX[_role].update(_grants)

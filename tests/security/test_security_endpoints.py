@@ -21,6 +21,7 @@ PUBLIC = {
     "RadioSecurityApi.login": "the API login (rate-limited)",
     "health": "load balancer check, no data",
     "static": "CSS/JS/images",
+    "favicon": "the logo as favicon (browsers ask before signing in)",
     "appbuilder.static": "FAB's CSS/JS",
     "LocaleView.index": "switches the UI language, then redirects within the site",
     "UtilView.back": "redirects to the previous page of the same site",
