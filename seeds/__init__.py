@@ -27,6 +27,9 @@ def run_seeds(demo: bool = True) -> dict[str, int]:
         from seeds import demo_batches
 
         summary.update(demo_batches.seed())
+        from seeds import orders  # after the demo day: it skips itself once any batch exists
+
+        summary.update(orders.seed())
         from seeds import dispensing
 
         summary.update(dispensing.seed())  # after the orders seed (its own orders when none)
