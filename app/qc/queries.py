@@ -58,6 +58,7 @@ def result_dict(
         "overridden": result.overridden,
         "needs_verdict": result.needs_verdict,
         "value_version": result.value_version,
+        "readings": result.readings,  # the half-life calculator's two timed readings, when used
         "entered_by": result.entered_by_name,
         "entered_at": jsonable(result.entered_at),
         "attachments_count": result.attachments_count,

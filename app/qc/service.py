@@ -18,6 +18,7 @@ Rules enforced here (pages and API alike):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -293,6 +294,30 @@ def _entry_from(data: Mapping[str, Any], result: BatchQcResult) -> Entry:
     )
 
 
+def _with_half_life(data: Mapping[str, Any], result: BatchQcResult) -> tuple[Mapping[str, Any], Any]:
+    """A half-life identity result given as two timed readings: the value becomes the computed T½ in
+    the test's unit and the readings are kept with it. `readings`: [{"at": ISO time, "mbq": number}] x 2
+    (a time without offset is site-local; one the site's clock skips or repeats is refused)."""
+    raw = data.get("readings") if isinstance(data, Mapping) else None
+    if raw in (None, "", []):
+        return data, None
+    if not isinstance(raw, list) or len(raw) != 2 or not all(isinstance(r, Mapping) for r in raw):
+        raise DomainError("VALIDATION_ERROR", "Give exactly two readings, each with a time and MBq.", 422)
+    from app.core.web import parse_local, site_tz
+    from app.qc.domain import half_life as hl
+
+    pair = [
+        hl.Reading(
+            parse_local(r.get("at"), f"readings[{i}].at"),
+            to_decimal(r.get("mbq"), f"readings[{i}].mbq") or Decimal(0),
+        )
+        for i, r in enumerate(raw)
+    ]
+    value = hl.half_life_in_unit(pair[0], pair[1], result.unit)
+    record = hl.readings_record(pair[0], pair[1], hl.half_life_seconds(pair[0], pair[1]), site_tz())
+    return {**data, "numeric_value": str(value)}, record
+
+
 def _check_may_enter(batch: Any, session: BatchQcSession, result: BatchQcResult) -> None:
     from app.batches.domain.states import label
 
@@ -338,6 +363,7 @@ def _record_one(
     verdict_only: bool = False,
 ) -> bool:
     """Evaluate and store one value (no commit). Returns False when nothing changed."""
+    data, readings = _with_half_life(data, result)
     entry = _entry_from(data, result)
     if entry.not_applicable and result.is_required:
         raise DomainError(
@@ -383,6 +409,7 @@ def _record_one(
     result.overridden = verdict.overridden
     result.needs_verdict = verdict.needs_verdict
     result.value_version += 1
+    result.readings = readings
     result.entered_by_user_id = actor.user_id
     result.entered_by_name = actor.printed_name
     result.entered_at = func.now()
@@ -399,6 +426,7 @@ def _record_one(
             alert_reason=verdict.alert_reason,
             overridden=verdict.overridden,
             reason=entry.reason,
+            readings=readings,
             entered_by_user_id=actor.user_id,
             entered_by_name=actor.printed_name,
             entered_by_role=_role(actor),

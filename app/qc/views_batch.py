@@ -46,6 +46,10 @@ def _row_data(form: Any, rid: int) -> dict[str, Any] | None:
         data["not_applicable"] = True
     if form.get(f"reason_{rid}", "").strip():
         data["reason"] = form.get(f"reason_{rid}").strip()
+    # The half-life calculator: two timed readings; the service computes T½ and keeps both readings.
+    t1, a1, t2, a2 = (form.get(f"hl_{k}_{rid}", "").strip() for k in ("t1", "a1", "t2", "a2"))
+    if any((t1, a1, t2, a2)):
+        data["readings"] = [{"at": t1, "mbq": a1}, {"at": t2, "mbq": a2}]
     return data
 
 

@@ -8,10 +8,16 @@ from tests.e2e.conftest import login, shot
 from tests.qc_factories import PDF, make_batch
 
 VALUES = {
-    "RNID": "109.6",
-    "ENDOTOXIN": "2.5",
-    "RCP": "98.4",
-    "FILTER_INTEGRITY": "55",
+    "Radionuclidic Identity (Half-life)": "109.6",
+    "Radionuclidic Identity (Gamma Spectrum)": "511",
+    "Radiochemical Purity": "98.4",
+    "2-[18F]Fluoro-2-deoxy-D-mannose": "1.2",
+    "2-Chloro-2-deoxy-D-glucose (ClDG)": "0.010",
+    "Aminopolyether (Kryptofix 2.2.2)": "0.020",
+    "Residual Acetonitrile": "50",
+    "Residual Ethanol": "1200",
+    "Bacterial Endotoxins": "2.5",
+    "Filter Integrity (Bubble Point)": "55",
 }
 
 
@@ -47,7 +53,7 @@ def test_analyst_enters_fdg_results_submits_and_reviewer_approves(
     page = analyst.new_page()
     login(page, base_url, "qc")
     page.goto(f"{base_url}/batches/{batch_id}/qc")
-    assert page.locator("#qc-progress-text").inner_text().startswith("0/10")
+    assert page.locator("#qc-progress-text").inner_text().startswith("0/15")
 
     # pH out of range: the badge turns to Fail with the reason in words, before anything is saved.
     ph = row(page, "pH").locator("input.js-value")
@@ -62,25 +68,19 @@ def test_analyst_enters_fdg_results_submits_and_reviewer_approves(
     )
     assert "Pass" in badge(page, "pH").inner_text()
 
-    for name in ("Visual Inspection", "Kryptofix 2.2.2", "Residual Solvents"):
+    for name in ("Visual Inspection", "Radiochemical Identity"):
         row(page, name).locator("label.rp-seg-pass").click()
-    names = {
-        "RNID": "Radionuclidic Identity (Half-life)",
-        "ENDOTOXIN": "Bacterial Endotoxins",
-        "RCP": "Radiochemical Purity",
-        "FILTER_INTEGRITY": "Filter Integrity (Bubble Point)",
-    }
-    for code, value in VALUES.items():
-        row(page, names[code]).locator("input.js-value").fill(value)
+    for name, value in VALUES.items():
+        row(page, name).locator("input.js-value").first.fill(value)
     page.wait_for_timeout(600)
     shot(page, "e2e-qc-entering")
 
     with page.expect_navigation():
         page.click("#qc-save-draft")
     assert "Draft saved" in page.inner_text(".alert-success")
-    assert page.locator("#qc-progress-text").inner_text().startswith("8/10")
+    assert page.locator("#qc-progress-text").inner_text().startswith("13/15")
 
-    for name in ("Radiochemical Purity", "Residual Solvents", "Filter Integrity (Bubble Point)"):
+    for name in ("Radiochemical Purity", "Residual Acetonitrile", "Filter Integrity (Bubble Point)"):
         attach(page, name, tmp_path)
     with page.expect_navigation():
         page.click("#qc-submit")
@@ -107,3 +107,36 @@ def test_analyst_enters_fdg_results_submits_and_reviewer_approves(
         select(BatchQcSession.status).where(BatchQcSession.batch_id == batch_id)
     ).scalar_one()
     assert (status, session_status) == ("QC_PASSED", "QC_PASSED")
+
+
+def test_qc_page_states_rounding_per_volume_endotoxin_and_computes_half_life(
+    app, browser, base_url, committed
+):
+    """The criteria read with their rounding note and the endotoxin arithmetic; the half-life
+    calculator turns two timed readings into the identity result."""
+    batch = make_batch("FDG")
+    batch_id = batch.id
+    committed.commit()
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = ctx.new_page()
+    login(page, base_url, "qc")
+    page.goto(f"{base_url}/batches/{batch_id}/qc")
+    assert "4.5–8.5 (result rounded to 1 decimal)" in row(page, "pH").inner_text()
+    assert "< 175/15 mL = 11.7 EU/mL" in row(page, "Bacterial Endotoxins").inner_text()
+    rnid = row(page, "Radionuclidic Identity (Half-life)")
+    rnid.locator("details.rp-qc-halflife summary").click()
+    rnid.locator("input[name^=hl_t1_]").fill("2026-11-29T08:00:00")
+    rnid.locator("input[name^=hl_a1_]").fill("1000")
+    rnid.locator("input[name^=hl_t2_]").fill("2026-11-29T08:30:00")
+    rnid.locator("input[name^=hl_a2_]").fill("827.425")
+    rnid.locator(".rp-qc-hl-out", has_text="T½ = 109.8 min").wait_for()
+    assert rnid.locator("input.js-value").first.input_value().startswith("109.7")
+    with page.expect_navigation():
+        page.click("#qc-save-draft")
+    rnid = row(page, "Radionuclidic Identity (Half-life)")
+    assert (
+        "Recorded: T½ = 109.8 min" in rnid.inner_text()
+        and "Pass" in rnid.locator(".rp-qc-badge").inner_text()
+    )
+    shot(page, "e2e-qc-domain-truth")
+    ctx.close()
