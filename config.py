@@ -112,6 +112,9 @@ class Config:
     JSON_MAX_BYTES = 1024 * 1024  # JSON bodies: 413 before parsing (app.core.guards); uploads keep theirs
     JSON_MAX_DEPTH = 64
     QC_ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+    # Absolute links in e-mails ("https://radiopharma.example.org"); unset: the request's own address
+    # when sent from a request, else http://127.0.0.1:5000 (app.notifications.service.public_base_url).
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     QC_ATTACHMENT_TYPES = ["pdf", "jpg", "png", "docx"]
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(os.getcwd(), "instance", "uploads"))
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Protocol
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from flask_appbuilder.security.sqla.models import Role, User, assoc_user_role
 from sqlalchemy import and_, or_, select, update
 
@@ -429,9 +429,22 @@ def _mail_for(o: EmailOutbox) -> Mail | None:
     return Mail(to=o.to_address, subject=f"[{app_name}] {o.subject}", body=body)
 
 
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+
+
+def public_base_url() -> str:
+    """PUBLIC_BASE_URL when configured; else the address the current request came in on; else (the
+    RQ worker, a CLI) the development server's address."""
+    configured = (current_app.config.get("PUBLIC_BASE_URL") or "").strip()
+    if configured:
+        return configured.rstrip("/")
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    return DEFAULT_BASE_URL
+
+
 def _absolute(url: str) -> str:
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    return f"{base}{url}" if base and url.startswith("/") else url
+    return f"{public_base_url()}{url}" if url.startswith("/") else url
 
 
 def deliver_emails(
