@@ -489,17 +489,265 @@ def admin_problems(actor: Actor, now: dt.datetime) -> Section:
     )
 
 
+# --- capacity, orders and planning -----------------------------------------------------------------
+def _window_text(date_iso: str, start: str, end: str) -> str:
+    day = dt.date.fromisoformat(date_iso)
+    return f"{day:%a %d %b} {start}–{end}"
+
+
+def planner_windows(actor: Actor, now: dt.datetime) -> Section:
+    from app.capacity import queries as capacity_queries
+
+    today = now.astimezone(site_tz()).date()
+    rows = [w for d in (today, today + dt.timedelta(days=1)) for w in capacity_queries.day_usage(d, now)]
+    items = []
+    for w in rows:
+        if w["closed"]:
+            subtitle, tone = "Closed", ""
+        else:
+            subtitle = (
+                f"reserved {w['held_minutes']} · committed {w['committed_minutes']} · "
+                f"free {w['free_minutes']} of {w['total_minutes']} min"
+            )
+            tight = w["total_minutes"] and w["free_minutes"] <= 0.1 * w["total_minutes"]
+            tone = "bad" if w["overbooked_minutes"] else "warn" if tight else ""
+        items.append(
+            Item(
+                title=_window_text(w["date"], w["start"], w["end"]),
+                subtitle=subtitle,
+                tone=tone,
+                action_label="Open planner",
+                action_url=url_for("PlannerView.index", date=w["date"]),
+            )
+        )
+    return Section(
+        "windows",
+        "Delivery windows today and tomorrow",
+        "fa-clock-o",
+        items[:ITEM_LIMIT],
+        len(rows),
+        "No delivery window is open today or tomorrow (capacity admin generates them from the weekly pattern).",
+        "Open the planner",
+        url_for("PlannerView.index"),
+    )
+
+
+def _order_item(o: dict[str, Any], action: str, url: str, note: str = "", tone: str = "") -> Item:
+    w = o["window"]
+    return Item(
+        title=f"{o['order_no']} · {o['customer']['name']}",
+        subtitle=f"{o['product']['name']} · {o['dose_count']} doses · window {_window_text(w['date'], w['start'], w['end'])}",
+        note=note,
+        tone=tone,
+        action_label=action,
+        action_url=url,
+    )
+
+
+def orders_to_validate(actor: Actor, now: dt.datetime) -> Section:
+    from app.orders import queries as order_queries
+
+    queue = order_queries.validation_queue(actor)
+    items = []
+    for o in queue[:ITEM_LIMIT]:
+        failed = [c for c in o["checklist"] if not c["ok"]]
+        note = (
+            "; ".join(c.get("message") or c.get("label", "") for c in failed)
+            if failed
+            else "Checklist passes"
+        )
+        items.append(
+            _order_item(o, "Validate", url_for("ValidationQueueView.index"), note, "warn" if failed else "")
+        )
+    return Section(
+        "to_validate",
+        "Orders waiting for validation",
+        "fa-check-square-o",
+        items,
+        len(queue),
+        "No order is waiting for validation.",
+        "Open the validation queue",
+        url_for("ValidationQueueView.index"),
+    )
+
+
+def orders_to_plan(actor: Actor, now: dt.datetime) -> Section:
+    from app.orders import queries as order_queries
+
+    pool = [order_queries.order_item(o) for o in order_queries.validated_unplanned()]
+    items = [
+        _order_item(o, "Plan a batch", url_for("PlannerView.index", date=o["window"]["date"]))
+        for o in pool[:ITEM_LIMIT]
+    ]
+    return Section(
+        "to_plan",
+        "Validated orders without a batch plan",
+        "fa-sitemap",
+        items,
+        len(pool),
+        "Every validated order is planned into a batch.",
+        "Open the planner",
+        url_for("PlannerView.index"),
+        buttons=[("Plan a batch", url_for("PlannerView.index"))],
+    )
+
+
+def customer_reservations(actor: Actor, now: dt.datetime) -> Section:
+    from app.capacity import queries as capacity_queries
+    from app.capacity.models import Reservation
+
+    restricted, customer_id = capacity_queries.customer_of(actor)
+    rows = (
+        db.session.execute(
+            select(Reservation)
+            .where(
+                Reservation.customer_id == customer_id,
+                Reservation.status == "HELD",
+                Reservation.expires_at > now,
+            )
+            .order_by(Reservation.expires_at)
+        )
+        .scalars()
+        .all()
+    )
+    items = []
+    for r in rows[:ITEM_LIMIT]:
+        left = max(0, int((r.expires_at - now).total_seconds() // 60))
+        w = r.window
+        items.append(
+            Item(
+                title=f"{r.reference} · {r.product.name_en}",
+                subtitle=f"{r.dose_count} doses · window {w.local_date:%a %d %b} {w.start_time:%H:%M}–{w.end_time:%H:%M}",
+                note=f"Held for you for {left} more minute{'s' if left != 1 else ''} (until {fmt_local(r.expires_at, '%H:%M')})",
+                tone="warn" if left < 5 else "",
+                action_label="Create order",
+                action_url=url_for("OrderPagesView.new", reservation_id=r.id),
+            )
+        )
+    return Section(
+        "holds",
+        "Your held reservations",
+        "fa-hourglass-half",
+        items,
+        len(rows),
+        "You hold no reservation right now.",
+        "Book capacity",
+        url_for("BookCapacityView.book"),
+        buttons=[("Book capacity", url_for("BookCapacityView.book"))],
+    )
+
+
+OPEN_ORDER_STATUSES = (
+    "SUBMITTED",
+    "VALIDATED",
+    "SCHEDULED",
+    "IN_PRODUCTION",
+    "RELEASED",
+    "DISPENSED",
+    "SHIPPED",
+)
+
+
+def customer_open_orders(actor: Actor, now: dt.datetime) -> Section:
+    from app.orders import domain as order_domain
+    from app.orders import queries as order_queries
+
+    page = order_queries.list_orders(
+        order_queries.OrderFilter(statuses=OPEN_ORDER_STATUSES, page_size=ITEM_LIMIT), actor
+    )
+    items = []
+    for o in page["items"]:
+        step = dict(order_domain.CUSTOMER_STEPS).get(order_domain.customer_step(o["status"]), "")
+        items.append(
+            Item(
+                title=f"{o['order_no']} · {o['hospital_order_reference']}",
+                subtitle=f"{o['product']['name']} · window {_window_text(o['window']['date'], o['window']['start'], o['window']['end'])}",
+                note=f"{o['status_label']} — journey step: {step}",
+                action_label="Follow",
+                action_url=url_for("OrderPagesView.journey", order_id=o["id"]),
+            )
+        )
+    return Section(
+        "open_orders",
+        "Your open orders",
+        "fa-shopping-cart",
+        items,
+        page["total"],
+        "You have no open order.",
+        "All your orders",
+        url_for("OrderPagesView.index"),
+    )
+
+
+def _shipments(actor: Actor, status: str) -> list[dict[str, Any]]:
+    from app.logistics import queries as logistics_queries
+
+    return logistics_queries.list_shipments(actor, status=status)
+
+
+def _shipment_item(s: dict[str, Any], action: str) -> Item:
+    when = s["dispatched_at"] or s["planned_departure_at"]
+    return Item(
+        title=f"{s['shipment_no']} · {s['customer']['name']}",
+        subtitle=s["status_label"] + (f" · {fmt_local(when, '%a %d %b %H:%M')}" if when else ""),
+        action_label=action,
+        action_url=url_for("ShipmentsView.detail", shipment_id=s["id"]),
+    )
+
+
+def customer_deliveries(actor: Actor, now: dt.datetime) -> Section:
+    rows = _shipments(actor, "DISPATCHED")
+    items = [_shipment_item(s, "Confirm delivery") for s in rows[:ITEM_LIMIT]]
+    return Section(
+        "deliveries",
+        "Deliveries on their way to you",
+        "fa-truck",
+        items,
+        len(rows),
+        "No delivery is on its way.",
+    )
+
+
+def logistics_shipments(actor: Actor, now: dt.datetime) -> Section:
+    rows = [*_shipments(actor, "PLANNED"), *_shipments(actor, "PACKED")]
+    rows.sort(key=lambda s: s["id"])
+    items = [_shipment_item(s, "Pack" if s["status"] == "PLANNED" else "Dispatch") for s in rows[:ITEM_LIMIT]]
+    return Section(
+        "shipments",
+        "Shipments to pack and dispatch",
+        "fa-archive",
+        items,
+        len(rows),
+        "No shipment is waiting to be packed or dispatched.",
+        "All shipments",
+        url_for("ShipmentsView.index"),
+    )
+
+
+def logistics_unconfirmed(actor: Actor, now: dt.datetime) -> Section:
+    rows = _shipments(actor, "DISPATCHED")
+    items = [_shipment_item(s, "Confirm delivery") for s in rows[:ITEM_LIMIT]]
+    return Section(
+        "unconfirmed",
+        "Deliveries not yet confirmed",
+        "fa-question-circle",
+        items,
+        len(rows),
+        "Every dispatched shipment is confirmed as delivered.",
+    )
+
+
 # Role -> its sections, in the order of the day's work. Parts that land later add theirs here.
 ROLE_SECTIONS: dict[str, list[Callable[[Actor, dt.datetime], Section]]] = {
-    "Planner": [planner_unscheduled, production_to_start],
+    "Planner": [planner_windows, orders_to_validate, orders_to_plan, planner_unscheduled],
     "Production": [production_to_start, production_in_progress, my_open_deviations],
     "QC Analyst": [qc_results_to_enter, qc_after_release],
     "QC Reviewer": [qc_to_review],
     "QC Manager": [qc_templates_in_draft, qc_open_oos, qc_to_review],
     "QP": [qp_release_queue],
     "Dispensing": [dispensing_released],
-    "Logistics": [logistics_to_ship],
-    "Customer": [customer_batches],
+    "Logistics": [logistics_shipments, logistics_to_ship, logistics_unconfirmed],
+    "Customer": [customer_reservations, customer_open_orders, customer_deliveries, customer_batches],
     "Auditor": [audit_overview],
     "Admin": [admin_problems, audit_overview],
 }

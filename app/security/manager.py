@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.core.api_errors import ApiErrorsMixin, error_response
+from app.security import views as security_views
 from app.security.audit_hooks import AuditedLoginMixin
 from app.security.permission_cache import DEFAULT_TTL_S, Pair, PermissionCache
-from app.security.views import RadioRoleModelView, RadioUserDBModelView
 
 
 def _auth_rate_limit() -> str:
@@ -73,8 +73,8 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
     # shows nothing a site needs: it is not registered.
     userstatschartview = None
     # Users and roles in words: names, "Active", and what a role may do from the role matrix.
-    userdbmodelview = RadioUserDBModelView
-    rolemodelview = RadioRoleModelView
+    userdbmodelview = security_views.UserDBModelView
+    rolemodelview = security_views.RoleModelView
 
     # --- permissions from the per-process cache (issue 16) ------------------------------------
     # FAB's has_access path sends about six statements per request; with the cache an API request

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_appbuilder.security import views as fab_views
 from flask_appbuilder.security.sqla.models import Role
-from flask_appbuilder.security.views import RoleModelView, UserDBModelView
 from markupsafe import Markup, escape
 
 from app.audit.labels import words
@@ -54,10 +54,11 @@ def _roles_text(roles: Any) -> str:
     return ", ".join(sorted(names)) or "No role"
 
 
-class RadioUserDBModelView(UserDBModelView):
+class UserDBModelView(fab_views.UserDBModelView):
+    # Same class name as FAB's: endpoints and permission names ("can_list on UserDBModelView") stay.
     list_columns = ["first_name", "last_name", "username", "email", "roles", "active", "last_login"]
     label_columns = {
-        **UserDBModelView.label_columns,
+        **fab_views.UserDBModelView.label_columns,
         "active": "Account",
         "roles": "Roles",
         "last_login": "Last sign-in",
@@ -69,12 +70,12 @@ class RadioUserDBModelView(UserDBModelView):
     }
 
 
-class RadioRoleModelView(RoleModelView):
+class RoleModelView(fab_views.RoleModelView):
     list_columns = ["name", "description_text", "what_it_may_do"]
     show_columns = ["name", "description_text", "what_it_may_do", "permissions"]
     search_columns = ["name"]  # FAB's search form would list every technical permission
     label_columns = {
-        **RoleModelView.label_columns,
+        **fab_views.RoleModelView.label_columns,
         "description_text": "Who holds it",
         "what_it_may_do": "What it may do",
         "permissions": "Technical permissions (FAB)",

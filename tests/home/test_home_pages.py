@@ -33,15 +33,15 @@ def section_html(html: str, key: str) -> str:
 @pytest.mark.parametrize(
     ("username", "keys"),
     [
-        ("planner", ["planned", "to_start"]),
+        ("planner", ["windows", "to_validate", "to_plan", "planned"]),
         ("prod", ["to_start", "in_production", "deviations"]),
         ("qc", ["entry", "after_release"]),
         ("qcreview", ["review"]),
         ("qcmanager", ["drafts", "oos", "review"]),
         ("qp", ["release"]),
         ("disp", ["to_dispense"]),
-        ("logi", ["to_ship"]),
-        ("hospital", ["my_batches"]),
+        ("logi", ["shipments", "to_ship", "unconfirmed"]),
+        ("hospital", ["holds", "open_orders", "deliveries", "my_batches"]),
         ("auditor", ["audit"]),
         ("admin", ["problems", "audit"]),
     ],
@@ -100,3 +100,26 @@ def test_hospital_home_shows_only_its_own_batches(client, app_ctx):
     assert other.id not in ids
     assert other.batch_no not in html
     assert theirs.id in ids and theirs.batch_no in html
+
+
+# --- the order side ------------------------------------------------------------------------------------
+def test_hospital_sees_its_hold_with_the_time_left_and_creates_the_order_from_home(client, app_ctx):
+    from tests import order_factories as of
+
+    window = of.bookable_window(total=600, minutes=6, start=dt.time(20, 0))
+    held = of.hold(window, 2, now=dt.datetime.now(dt.UTC))
+    html = section_html(home(client, "hospital"), "holds")
+    assert held.reference in html and "Held for you for" in html
+    assert f"/orders/new?reservation_id={held.id}" in html
+
+
+def test_planner_sees_the_order_waiting_for_validation_and_the_validated_pool(client, app_ctx):
+    from tests import order_factories as of
+
+    window = of.bookable_window(total=600, minutes=6, start=dt.time(20, 0))
+    submitted = of.order_from_hold(window, 2, ref="KF-HOME-1", now=dt.datetime.now(dt.UTC))
+    validated = of.validated_order(window, 2, ref="KF-HOME-2", now=dt.datetime.now(dt.UTC))
+    html = home(client, "planner")
+    assert submitted.order_no in section_html(html, "to_validate")
+    assert validated.order_no in section_html(html, "to_plan")
+    assert "Plan a batch" in section_html(html, "to_plan")
