@@ -5,7 +5,7 @@ Rules enforced here (pages and API alike):
   are the last word; a race that loses gets 409 CONFLICT);
 - a new version starts as a copy of the current ACTIVE one (or of a version chosen);
 - lines change only while the version is DRAFT; an ACTIVE or RETIRED version is a signed record;
-- activation needs at least one valid line and a QC Manager's e-signature
+- activation needs at least one valid line and a QC Manager's (or Admin's) e-signature
   (scope QC_TEMPLATE_ACTIVATION, over the version's content); it retires the previous ACTIVE
   version in the same transaction;
 - retiring needs a reason; a product without an ACTIVE template still gets batches, which cannot
@@ -577,8 +577,9 @@ def activate(
     from app.security import esign
 
     actor = actor or current_actor()
-    if signature_id is None and not actor.has_role("QC Manager"):
-        raise DomainError("FORBIDDEN", "Only a QC Manager can activate a QC template.", 403)
+    # The QC document lets the QC Manager or the Admin approve a template, each with an e-signature.
+    if signature_id is None and not (actor.has_role("QC Manager") or actor.has_role("Admin")):
+        raise DomainError("FORBIDDEN", "Only a QC Manager or an Admin can activate a QC template.", 403)
     db.session.get(Product, product_id, with_for_update=True)  # one activation per product at a time
     tpl = get_template(product_id, template_id, lock=True)
     if tpl.status != "DRAFT":

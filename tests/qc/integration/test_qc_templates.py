@@ -134,6 +134,32 @@ def test_activation_with_wrong_password_changes_nothing(app_ctx):
     assert qc_templates.active_template(fdg.id).id == old_id
 
 
+def test_admin_may_activate_with_e_signature(app_ctx):
+    fdg = product("FDG")
+    draft = qc_templates.create_version(fdg.id, actor=actor("qcmanager"))
+    admin = actor("admin")
+    with pytest.raises(DomainError) as e:
+        qc_templates.activate(fdg.id, draft.id, password="wrong-password", actor=admin)
+    assert e.value.code == "SIGNATURE_INVALID"
+    tpl = qc_templates.activate(fdg.id, draft.id, password=PASSWORD, actor=admin)
+    assert (
+        tpl.status == "ACTIVE"
+        and db.session.get(ESignature, tpl.activation_signature_id).signer_id == admin.user_id
+    )
+
+
+def test_cu64_window_in_hours_on_a_minutes_test_is_refused_when_saved(app_ctx):
+    fdg = product("FDG")  # F-18: 109.77 min
+    draft = qc_templates.create_version(fdg.id, actor=actor("qcmanager"))
+    lines = [qc_templates.line_dict(ln) for ln in draft.lines]
+    for ln in lines:
+        if ln["test_code"] == "RNID":
+            ln["rule"].update(min_value="1.75", max_value="1.9")  # hours, on a test in minutes
+    with pytest.raises(DomainError) as e:
+        qc_templates.save_draft_lines(fdg.id, draft.id, lines, actor=actor("qcmanager"))
+    assert e.value.code == "UNIT_MISMATCH" and "109.8 min" in e.value.user_message
+
+
 def test_only_a_qc_manager_activates(app_ctx):
     fdg = product("FDG")
     draft = qc_templates.create_version(fdg.id, actor=actor("qcmanager"))
