@@ -122,7 +122,11 @@ def _alternatives(window: DeliveryWindow, needed: int, now: dt.datetime) -> list
     ]
 
 
-def _check_fits(window: DeliveryWindow, slot_id: int | None, needed: int, now: dt.datetime) -> None:
+def _check_fits(
+    window: DeliveryWindow, slot_id: int | None, needed: int, now: dt.datetime, offer: bool = True
+) -> None:
+    """check_fits on the counted minutes; CAPACITY_EXCEEDED carries `remaining_minutes` and, with
+    `offer`, the nearest windows that fit (`alternatives`)."""
     remaining, slot_remaining = window_remaining(window.id, now, slot_id)
     try:
         rules.check_fits(remaining, slot_remaining, needed)
@@ -130,12 +134,16 @@ def _check_fits(window: DeliveryWindow, slot_id: int | None, needed: int, now: d
         if err.code != "CAPACITY_EXCEEDED":
             raise
         left = slot_remaining if err.details.get("limited_by") == "slot" else remaining
-        err.details.update(
-            remaining_minutes=max(left or 0, 0), alternatives=_alternatives(window, needed, now)
-        )
-        if err.details["alternatives"]:
-            err.user_message += " Other windows with room are offered below."
+        err.details.update(remaining_minutes=max(left or 0, 0), alternatives=[])
+        if offer:
+            _offer_alternatives(err, window, needed, now)
         raise
+
+
+def _offer_alternatives(err: DomainError, window: DeliveryWindow, needed: int, now: dt.datetime) -> None:
+    err.details["alternatives"] = _alternatives(window, needed, now)
+    if err.details["alternatives"]:
+        err.user_message += " Other windows with room are offered below."
 
 
 def check_capacity_for(
@@ -391,7 +399,13 @@ def hold_reservation(
         hold_min = int(current_app.config.get("RESERVATION_HOLD_MINUTES", 15))
         expires_at = rules.hold_expires_at(now, hold_min)
         lock_windows([window.id])
-        _check_fits(window, slot.id if slot else None, minutes, now)
+        try:
+            _check_fits(window, slot.id if slot else None, minutes, now, offer=False)
+        except DomainError as refused:
+            # Release the window's lock first: looking for alternatives must not hold up bookings.
+            db.session.rollback()
+            _offer_alternatives(refused, db.session.get(DeliveryWindow, window_id), minutes, now)
+            raise
         _race_hook()
         new_id, reference = _new_reference(now)
         reservation = Reservation(
