@@ -324,7 +324,19 @@ def qp_release_queue(actor: Actor, now: dt.datetime) -> Section:
 # --- downstream (until dispensing and logistics land, their queues are the batch list's states) ----
 def dispensing_released(actor: Actor, now: dt.datetime) -> Section:
     page = _batches(actor, statuses=("RELEASED", "DISPENSING_IN_PROGRESS"), sort="planned_at", order="asc")
-    items = [_batch_item(b, "Dispense") for b in page["items"]]
+    from app.dispensing import queries as dispensing_queries
+
+    items = []
+    for b in page["items"]:
+        doses = dispensing_queries.counts(b["id"])["dose_units"]
+        note = (
+            f"{doses['dispensed']} of {doses['planned']} doses dispensed"
+            if doses["planned"]
+            else "No dose planned yet: plan the doses from the batch's orders"
+        )
+        item = _batch_item(b, "Dispense", note)
+        item.action_url = url_for("DispensingView.batch", batch_id=b["id"])
+        items.append(item)
     return Section(
         "to_dispense",
         "Released batches to dispense",
