@@ -234,3 +234,6 @@ def register(appbuilder) -> None:
         category_icon="fa-flask",
     )
     qc_batch_views.register(appbuilder)
+    from app.qc import views_imports
+
+    views_imports.register(appbuilder, CATEGORY)
