@@ -28,7 +28,7 @@ from app.core.actor import Actor, current_actor
 from app.core.domain import DomainError, NotFound
 from app.core.extensions import db
 from app.core.tracing import current_trace_id
-from app.qc import templates as qc_templates
+from app.qc import template_queries as qc_template_queries
 from app.qc.domain import session_flow as flow
 from app.qc.domain.rules import Entry, ResultSpec, evaluate, to_decimal
 from app.qc.models import BatchQcResult, BatchQcResultValue, BatchQcSession, ProductQcTemplate
@@ -61,7 +61,7 @@ def create_session_for_batch(batch: Any, *, actor: Actor | None = None) -> Batch
     if batch.id is None:
         db.session.flush()
     product = batch.product
-    template = qc_templates.active_template(batch.product_id)
+    template = qc_template_queries.active_template(batch.product_id)
     session = BatchQcSession(
         batch_id=batch.id,
         product_id=batch.product_id,
@@ -119,8 +119,8 @@ def _snapshot(session: BatchQcSession, template: ProductQcTemplate) -> None:
     for line in template.lines:
         test = line.test_definition
         rule = line.spec_rule
-        frozen = qc_templates.line_rule(line)  # with the product's max volume V as it is today
-        en, ar, rng = qc_templates.line_criteria(line)
+        frozen = qc_template_queries.line_rule(line)  # with the product's max volume V as it is today
+        en, ar, rng = qc_template_queries.line_criteria(line)
         session.results.append(
             BatchQcResult(
                 test_definition_id=test.id,
@@ -168,7 +168,7 @@ def attach_active_template(batch_id: int, *, actor: Actor | None = None) -> Batc
     batch, session = lock_session(batch_id)
     if session.template_id is not None:
         raise DomainError("QC_TEMPLATE_ATTACHED", "This batch already has its QC tests.", 409)
-    template = qc_templates.active_template(batch.product_id)
+    template = qc_template_queries.active_template(batch.product_id)
     if template is None:
         raise DomainError(
             "QC_NO_TEMPLATE",

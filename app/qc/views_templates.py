@@ -18,6 +18,7 @@ from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
 from app.masterdata.models import Product
 from app.qc import catalog as qc_catalog
+from app.qc import template_queries as qc_template_queries
 from app.qc import templates as qc_templates
 from app.qc.domain.rules import RULE_LABELS, RULE_TYPES
 from app.qc.models import ProductQcTemplate
@@ -64,8 +65,8 @@ class QcTemplateView(BaseView):
     @expose("/<int:product_id>/qc-template")
     @has_access
     def builder(self, product_id: int):
-        product = qc_templates.get_product(product_id)
-        versions = qc_templates.versions(product_id)
+        product = qc_template_queries.get_product(product_id)
+        versions = qc_template_queries.versions(product_id)
         active = next((t for t in versions if t.status == "ACTIVE"), None)
         draft = next((t for t in versions if t.status == "DRAFT"), None)
         selected = None
@@ -78,7 +79,7 @@ class QcTemplateView(BaseView):
         can_activate = sm.has_access("can_activate", "QcTemplate")
         signature = db.session.get(ESignature, active.activation_signature_id) if active else None
         tests = [qc_catalog.to_dict(t) for t in qc_catalog.list_definitions(active=True)]
-        lines = [qc_templates.line_dict(ln) for ln in selected.lines] if selected else []
+        lines = [qc_template_queries.line_dict(ln) for ln in selected.lines] if selected else []
         editable = bool(selected and selected.status == "DRAFT" and can_write)
         return self.render_template(
             "qc/template_builder.html",

@@ -15,6 +15,7 @@ from app.masterdata.models import Product
 from app.notifications.models import Notification
 from app.qc import queries as qc_read
 from app.qc import service as qc
+from app.qc import template_queries as qc_template_queries
 from app.qc import templates as qc_templates
 from app.qc.models import BatchQcResultValue, OosCase
 from tests.qc_factories import FDG_PASS, PASSWORD, actor, attach_required, enter, make_batch, results_by_code
@@ -48,7 +49,7 @@ def passing_fdg_waiting_review(batch_id: int) -> None:
 def test_batch_creation_snapshots_the_active_template(app_ctx):
     batch = make_batch("FDG", to="PLANNED")
     _, session = qc.get_session(batch.id)
-    active = qc_templates.active_template(batch.product_id)
+    active = qc_template_queries.active_template(batch.product_id)
     assert session.template_id == active.id and session.status == "NOT_STARTED"
     rows = {r.test_code: r for r in session.results}
     assert rows["PH"].criteria_display_en == "4.5–8.5 (result rounded to 1 decimal)"
@@ -65,7 +66,7 @@ def test_later_template_changes_never_alter_an_existing_batch(app_ctx):
     fdg = product("FDG")
     manager = actor("qcmanager")
     draft = qc_templates.create_version(fdg.id, actor=manager)
-    lines = [qc_templates.line_dict(ln) for ln in draft.lines]
+    lines = [qc_template_queries.line_dict(ln) for ln in draft.lines]
     for ln in lines:
         if ln["test_code"] == "PH":
             ln["rule"].update(min_value="5.0", max_value="7.5")
@@ -79,7 +80,7 @@ def test_later_template_changes_never_alter_an_existing_batch(app_ctx):
 def test_without_active_template_the_batch_is_made_warned_and_cannot_pass(app_ctx):
     nh3 = product("NH3")
     qc_templates.retire(
-        nh3.id, qc_templates.active_template(nh3.id).id, reason="Revalidation", actor=actor("qcmanager")
+        nh3.id, qc_template_queries.active_template(nh3.id).id, reason="Revalidation", actor=actor("qcmanager")
     )
     batch = make_batch("NH3")
     _, session = qc.get_session(batch.id)
@@ -99,7 +100,7 @@ def test_without_active_template_the_batch_is_made_warned_and_cannot_pass(app_ct
 def test_qc_manager_attaches_the_template_once_one_is_active(app_ctx):
     nh3 = product("NH3")
     manager = actor("qcmanager")
-    old = qc_templates.active_template(nh3.id)
+    old = qc_template_queries.active_template(nh3.id)
     qc_templates.retire(nh3.id, old.id, reason="Revalidation", actor=manager)
     batch = make_batch("NH3")
     draft = qc_templates.create_version(nh3.id, copy_from_template_id=old.id, actor=manager)
@@ -341,7 +342,7 @@ def test_option_results_need_a_verdict_which_the_reviewer_can_give(app_ctx):
     fdg = product("FDG")
     manager = actor("qcmanager")
     draft = qc_templates.create_version(fdg.id, actor=manager)
-    lines = [qc_templates.line_dict(ln) for ln in draft.lines] + [{"test_code": "APPEARANCE"}]
+    lines = [qc_template_queries.line_dict(ln) for ln in draft.lines] + [{"test_code": "APPEARANCE"}]
     qc_templates.save_draft_lines(fdg.id, draft.id, lines, actor=manager)
     qc_templates.activate(fdg.id, draft.id, password=PASSWORD, actor=manager)
     batch = make_batch()

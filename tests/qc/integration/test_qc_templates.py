@@ -15,6 +15,7 @@ from app.core.domain import DomainError
 from app.core.extensions import db
 from app.masterdata.models import Product
 from app.qc import catalog as qc_catalog
+from app.qc import template_queries as qc_template_queries
 from app.qc import templates as qc_templates
 from app.qc.models import ProductQcTemplate, QcTestDefinition
 from app.security.models import ESignature
@@ -32,7 +33,7 @@ def product(code: str) -> Product:
 
 def test_every_seeded_product_has_exactly_one_signed_active_template(app_ctx):
     for p in db.session.execute(select(Product)).scalars():
-        active = qc_templates.active_template(p.id)
+        active = qc_template_queries.active_template(p.id)
         assert active is not None, p.code
         assert active.activation_signature_id is not None
         sig = db.session.get(ESignature, active.activation_signature_id)
@@ -40,8 +41,8 @@ def test_every_seeded_product_has_exactly_one_signed_active_template(app_ctx):
 
 
 def test_fdg_preset_reads_like_the_qc_document(app_ctx):
-    lines = qc_templates.active_template(product("FDG").id).lines
-    by_code = {ln.test_definition.code: qc_templates.line_criteria(ln)[0] for ln in lines}
+    lines = qc_template_queries.active_template(product("FDG").id).lines
+    by_code = {ln.test_definition.code: qc_template_queries.line_criteria(ln)[0] for ln in lines}
     assert by_code["PH"] == "4.5–8.5 (result rounded to 1 decimal)"
     assert by_code["RCP"] == "≥95% (result rounded to 1 decimal)"
     assert by_code["RNID"] == "105–115 min (result rounded to 1 decimal)"
@@ -52,15 +53,15 @@ def test_fdg_preset_reads_like_the_qc_document(app_ctx):
     timings = {ln.test_definition.code: ln.timing for ln in lines}
     assert timings["STERILITY"] == "AFTER_RELEASE" and timings["RNP"] == "AFTER_RELEASE"
     psma = {
-        ln.test_definition.code: qc_templates.line_criteria(ln)[0]
-        for ln in qc_templates.active_template(product("PSMA11").id).lines
+        ln.test_definition.code: qc_template_queries.line_criteria(ln)[0]
+        for ln in qc_template_queries.active_template(product("PSMA11").id).lines
     }
     assert psma["RNID"] == "64.4–71.2 min (result rounded to 1 decimal)"
 
 
 def test_database_refuses_a_second_active_template(app_ctx):
     fdg = product("FDG")
-    active = qc_templates.active_template(fdg.id)
+    active = qc_template_queries.active_template(fdg.id)
     with pytest.raises(IntegrityError), db.session.begin_nested():
         db.session.execute(
             text(
@@ -72,7 +73,7 @@ def test_database_refuses_a_second_active_template(app_ctx):
 
 
 def test_database_refuses_changes_to_lines_of_a_signed_version(app_ctx):
-    active = qc_templates.active_template(product("FDG").id)
+    active = qc_template_queries.active_template(product("FDG").id)
     with pytest.raises(DBAPIError), db.session.begin_nested():
         db.session.execute(
             text("UPDATE product_qc_template_line SET is_required = false WHERE template_id = :t"),
@@ -90,12 +91,12 @@ def test_database_refuses_changes_to_lines_of_a_signed_version(app_ctx):
 
 def test_new_version_copies_active_then_activation_retires_previous(app_ctx):
     fdg = product("FDG")
-    old = qc_templates.active_template(fdg.id)
+    old = qc_template_queries.active_template(fdg.id)
     manager = actor("qcmanager")
     draft = qc_templates.create_version(fdg.id, change_summary="tighten pH", actor=manager)
     assert draft.status == "DRAFT" and draft.version == old.version + 1
     assert [ln.test_definition_id for ln in draft.lines] == [ln.test_definition_id for ln in old.lines]
-    lines = [qc_templates.line_dict(ln) for ln in draft.lines]
+    lines = [qc_template_queries.line_dict(ln) for ln in draft.lines]
     for ln in lines:
         if ln["test_code"] == "PH":
             ln["rule"].update(min_value="5.0", max_value="7.5")
@@ -108,10 +109,10 @@ def test_new_version_copies_active_then_activation_retires_previous(app_ctx):
     qc_templates.activate(fdg.id, draft.id, password=PASSWORD, meaning="Approved", actor=manager)
     db.session.refresh(old)
     assert old.status == "RETIRED" and old.effective_to is not None
-    new_active = qc_templates.active_template(fdg.id)
+    new_active = qc_template_queries.active_template(fdg.id)
     assert new_active.id == draft.id
     ph = next(ln for ln in new_active.lines if ln.test_definition.code == "PH")
-    assert qc_templates.line_criteria(ph)[0] == "5–7.5 (result rounded to 1 decimal)"
+    assert qc_template_queries.line_criteria(ph)[0] == "5–7.5 (result rounded to 1 decimal)"
     actions = set(
         db.session.execute(
             select(AuditLog.action).where(
@@ -125,13 +126,13 @@ def test_new_version_copies_active_then_activation_retires_previous(app_ctx):
 
 def test_activation_with_wrong_password_changes_nothing(app_ctx):
     fdg = product("FDG")
-    old_id = qc_templates.active_template(fdg.id).id
+    old_id = qc_template_queries.active_template(fdg.id).id
     manager = actor("qcmanager")
     draft = qc_templates.create_version(fdg.id, actor=manager)
     with pytest.raises(DomainError) as e:
         qc_templates.activate(fdg.id, draft.id, password="wrong-password", actor=manager)
     assert e.value.code == "SIGNATURE_INVALID"
-    assert qc_templates.active_template(fdg.id).id == old_id
+    assert qc_template_queries.active_template(fdg.id).id == old_id
 
 
 def test_admin_may_activate_with_e_signature(app_ctx):
@@ -151,7 +152,7 @@ def test_admin_may_activate_with_e_signature(app_ctx):
 def test_cu64_window_in_hours_on_a_minutes_test_is_refused_when_saved(app_ctx):
     fdg = product("FDG")  # F-18: 109.77 min
     draft = qc_templates.create_version(fdg.id, actor=actor("qcmanager"))
-    lines = [qc_templates.line_dict(ln) for ln in draft.lines]
+    lines = [qc_template_queries.line_dict(ln) for ln in draft.lines]
     for ln in lines:
         if ln["test_code"] == "RNID":
             ln["rule"].update(min_value="1.75", max_value="1.9")  # hours, on a test in minutes
@@ -175,7 +176,7 @@ def test_one_draft_at_a_time_and_signed_versions_are_locked(app_ctx):
     with pytest.raises(DomainError) as e:
         qc_templates.create_version(fdg.id, actor=manager)
     assert e.value.code == "QC_DRAFT_EXISTS"
-    active = qc_templates.active_template(fdg.id)
+    active = qc_template_queries.active_template(fdg.id)
     with pytest.raises(DomainError) as e:
         qc_templates.save_draft_lines(fdg.id, active.id, [], actor=manager)
     assert e.value.code == "QC_TEMPLATE_LOCKED"
@@ -202,11 +203,11 @@ def test_bad_lines_are_422(app_ctx, bad_line):
 
 def test_retire_needs_reason_and_leaves_no_active(app_ctx):
     nh3 = product("NH3")
-    active = qc_templates.active_template(nh3.id)
+    active = qc_template_queries.active_template(nh3.id)
     with pytest.raises(DomainError):
         qc_templates.retire(nh3.id, active.id, reason=" ", actor=actor("qcmanager"))
     qc_templates.retire(nh3.id, active.id, reason="Product discontinued", actor=actor("qcmanager"))
-    assert qc_templates.active_template(nh3.id) is None
+    assert qc_template_queries.active_template(nh3.id) is None
 
 
 def test_catalog_create_unique_code_and_locked_judgement_fields(app_ctx):
@@ -241,4 +242,4 @@ def test_seed_is_idempotent(app_ctx):
     before = db.session.execute(select(ProductQcTemplate.id)).scalars().all()
     assert qc_seed.seed() == {"qc_tests": 0, "qc_templates": 0}
     assert db.session.execute(select(ProductQcTemplate.id)).scalars().all() == before
-    assert Decimal("4.5") == qc_templates.active_template(product("FDG").id).lines[1].spec_rule.min_value
+    assert Decimal("4.5") == qc_template_queries.active_template(product("FDG").id).lines[1].spec_rule.min_value

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.core.extensions import db
 from app.masterdata.models import Product
 from app.qc import service as qc
-from app.qc import templates as qc_templates
+from app.qc import template_queries as qc_template_queries
 from app.qc.models import QcTestDefinition
 from tests.conftest import login_page
 from tests.qc_factories import FDG_PASS, PDF, attach_required, enter, make_batch, results_by_code
@@ -111,8 +111,8 @@ def test_builder_new_version_save_and_activate_through_the_page(as_user):
     product = pid("NAF")
     r = c.post(f"/products/{product}/qc-template/versions", data={"change_summary": "tighten pH"})
     assert r.status_code == 302
-    draft = qc_templates.draft_template(product)
-    lines = [qc_templates.line_dict(ln) for ln in draft.lines]
+    draft = qc_template_queries.draft_template(product)
+    lines = [qc_template_queries.line_dict(ln) for ln in draft.lines]
     lines[1]["rule"].update(min_value="5.0", max_value="7.5")
     r = c.post(
         f"/products/{product}/qc-template/{draft.id}/lines",
@@ -138,7 +138,7 @@ def test_builder_new_version_save_and_activate_through_the_page(as_user):
         headers={"Accept": "application/json"},
     )
     assert r.status_code == 200
-    assert qc_templates.active_template(product).id == draft.id
+    assert qc_template_queries.active_template(product).id == draft.id
 
 
 def test_builder_is_read_only_for_analysts_and_hidden_from_hospitals(as_user):
