@@ -138,14 +138,23 @@ def batch_shipments(batch_id: int, actor: Actor) -> dict[str, Any]:
 
 
 def shipment_count(batch_id: int) -> dict[str, Any]:
-    n = db.session.execute(
-        select(func.count(func.distinct(Package.shipment_id)))
-        .join(package_dose, package_dose.c.package_id == Package.id)
-        .join(DoseUnit, DoseUnit.id == package_dose.c.dose_unit_id)
-        .join(Shipment, Shipment.id == Package.shipment_id)
-        .where(DoseUnit.batch_id == batch_id, Shipment.status != "CANCELLED")
-    ).scalar_one()
-    return {"shipments_count": n}
+    return shipment_counts([batch_id])[batch_id]
+
+
+def shipment_counts(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Live shipments carrying doses of each batch, for a page of batches in one query."""
+    out: dict[int, dict[str, Any]] = {batch_id: {"shipments_count": 0} for batch_id in batch_ids}
+    if batch_ids:
+        for batch_id, n in db.session.execute(
+            select(DoseUnit.batch_id, func.count(func.distinct(Package.shipment_id)))
+            .join(package_dose, package_dose.c.package_id == Package.id)
+            .join(DoseUnit, DoseUnit.id == package_dose.c.dose_unit_id)
+            .join(Shipment, Shipment.id == Package.shipment_id)
+            .where(DoseUnit.batch_id.in_(batch_ids), Shipment.status != "CANCELLED")
+            .group_by(DoseUnit.batch_id)
+        ):
+            out[batch_id] = {"shipments_count": n}
+    return out
 
 
 # --- genealogy ----------------------------------------------------------------------------------
@@ -248,6 +257,9 @@ def recall_dict(recall_id: int) -> dict[str, Any]:
         "id": recall.id,
         "recall_no": recall.recall_no,
         "start": f"{recall.start_type.lower()}:{recall.start_id}",
+        "start_label": _labels({(recall.start_type, recall.start_id)})
+        .get((recall.start_type, recall.start_id), {})
+        .get("label", f"{recall.start_type.title()} {recall.start_id}"),
         "reason": recall.reason,
         "automatic": recall.automatic,
         "status": recall.status,
