@@ -67,7 +67,7 @@ def qc_journey_summary(batch_id: int) -> dict[str, Any] | None:
 
 
 # --- the planner's minutes, for the batch list's Utilization card ---------------------------------
-# Planning sits above batches and registers how today's reserved / committed minutes are counted.
+# The KPI part (above batches) registers how today's reserved / committed minutes are counted.
 _utilization: Any = None
 
 
@@ -80,3 +80,18 @@ def register_utilization(provider: Any) -> None:
 
 def utilization(now: Any = None) -> dict[str, Any] | None:
     return _utilization(now) if _utilization is not None else None
+
+
+# --- the KPI part's release lead time, for the batch list's lead-time card ----------------------
+_release_lead: Any = None
+
+
+def register_release_lead(provider: Any) -> None:
+    """Called once by the KPI part: provider(t0, t1) -> {batches, avg_min, ...} of the batches
+    released in [t0, t1), or None when none was."""
+    global _release_lead
+    _release_lead = provider
+
+
+def release_lead(t0: Any, t1: Any) -> dict[str, Any] | None:
+    return _release_lead(t0, t1) if _release_lead is not None else None

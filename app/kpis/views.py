@@ -41,10 +41,46 @@ def page_data(d0: dt.date, d1: dt.date, product_id: int | None) -> dict[str, Any
         "weekly": queries.utilization(minutes, "week"),
         "monthly": queries.utilization(minutes, "month"),
         "lead": queries.lead_times(d0, d1, product_id),
+        "handoffs": queries.handoffs(d0, d1, product_id),
         "yields": queries.yields(d0, d1, product_id),
+        "dispensed": queries.dispensed(d0, d1, product_id),
+        "otif": queries.otif(d0, d1, product_id),
         "first_pass": queries.first_pass(d0, d1, product_id),
     }
     return data
+
+
+KPIS = {
+    "minutes": "Reserved vs committed minutes",
+    "weekly": "Utilization by week",
+    "monthly": "Utilization by month",
+    "lead": "Release lead time",
+    "handoffs": "Release, dispatch, delivery",
+    "yields": "Yield per batch",
+    "dispensed": "Dispensed vs produced",
+    "otif": "OTIF",
+    "first_pass": "QC first-pass rate",
+}
+
+
+def _xlsx(data: dict[str, Any], kpis: list[str]) -> bytes:
+    import io
+
+    from openpyxl import Workbook
+
+    from app.core.exports import xlsx_row
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for kpi in kpis:
+        ws = wb.create_sheet(KPIS[kpi][:31])
+        rows = data[kpi]
+        xlsx_row(ws, list(rows[0].keys()) if rows else ["no data in this period"])
+        for r in rows:
+            xlsx_row(ws, [float(v) if isinstance(v, Decimal) else v for v in r.values()])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
 
 
 def chart_json(data: dict[str, Any]) -> dict[str, Any]:
@@ -63,6 +99,9 @@ def chart_json(data: dict[str, Any]) -> dict[str, Any]:
         "minutes": plain(data["minutes"]),
         "weekly": plain(data["weekly"]),
         "lead": plain(data["lead"]),
+        "handoffs": plain(data["handoffs"]),
+        "dispensed": plain(data["dispensed"]),
+        "otif": plain(data["otif"]),
         "yields": plain(data["yields"]),
         "fp": plain(data["first_pass"]),
     }
@@ -72,7 +111,7 @@ class KpiView(BaseView):
     route_base = "/kpis"
     default_view = "index"
     class_permission_name = "Kpi"
-    method_permission_name = {"index": "read", "export": "read"}
+    method_permission_name = {"index": "read", "export": "read", "workbook": "read", "pdf": "read"}
 
     @expose("/")
     @has_access
@@ -96,7 +135,7 @@ class KpiView(BaseView):
     def export(self, kpi: str):
         d0, d1, product_id = _filters()
         data = page_data(d0, d1, product_id)
-        if kpi not in ("minutes", "weekly", "monthly", "lead", "yields", "first_pass"):
+        if kpi not in KPIS:
             return Response("Unknown KPI.", status=404)
         rows = data[kpi]
         header = list(rows[0].keys()) if rows else ["no data"]
@@ -105,6 +144,43 @@ class KpiView(BaseView):
             body,
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="kpi-{kpi}-{d0}-{d1}.csv"'},
+        )
+
+    @expose("/export/kpis.xlsx")
+    @has_access
+    def workbook(self):
+        """Every KPI of the filtered period, one sheet each (text cells never formulas)."""
+        d0, d1, product_id = _filters()
+        body = _xlsx(page_data(d0, d1, product_id), list(KPIS))
+        return Response(
+            body,
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="kpis-{d0}-{d1}.xlsx"'},
+        )
+
+    @expose("/export/kpis.pdf")
+    @has_access
+    def pdf(self):
+        """The tables of the page as a PDF (WeasyPrint), with when the figures were computed."""
+        from flask import current_app, render_template
+        from weasyprint import HTML
+
+        d0, d1, product_id = _filters()
+        product = db.session.get(Product, product_id) if product_id else None
+        html = render_template(
+            "kpis/report_pdf.html",
+            d0=d0,
+            d1=d1,
+            product=product,
+            computed_at=queries.computed_at(),
+            kpis=KPIS,
+            **page_data(d0, d1, product_id),
+        )
+        body = HTML(string=html, base_url=current_app.root_path).write_pdf()
+        return Response(
+            body,
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="kpis-{d0}-{d1}.pdf"'},
         )
 
 

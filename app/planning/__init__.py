@@ -6,9 +6,8 @@ from __future__ import annotations
 
 
 def register(appbuilder) -> None:
-    """This part's page, API and the batch list's utilisation hook."""
-    from app.planning import api, queries, views
+    """This part's page and API (the batch list's utilisation card is the KPI part's)."""
+    from app.planning import api, views
 
-    queries.register_hooks()
     api.register(appbuilder)
     views.register(appbuilder)

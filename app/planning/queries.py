@@ -14,7 +14,6 @@ from app.batches.models import Batch, BatchOrder
 from app.capacity.queries import day_usage
 from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
-from app.core.web import site_tz
 from app.orders import domain as order_rules
 from app.orders import queries as order_queries
 from app.orders.models import Order
@@ -50,33 +49,6 @@ def planner_day(day: dt.date, now: dt.datetime | None = None) -> dict[str, Any]:
             "committed_pct": round(100 * committed / total, 1) if total else None,
         },
     }
-
-
-def today_utilization(now: dt.datetime | None = None) -> dict[str, Any]:
-    """The batch list's Utilization card: committed / total minutes of today's windows."""
-    now = now or dt.datetime.now(dt.UTC)
-    totals = planner_day(now.astimezone(site_tz()).date(), now)["totals"]
-    if not totals["total_minutes"]:
-        return {
-            "reserved_min": None,
-            "committed_min": None,
-            "total_min": None,
-            "reason": "No delivery windows today.",
-        }
-    return {
-        "reserved_min": totals["held_minutes"],
-        "committed_min": totals["committed_minutes"],
-        "total_min": totals["total_minutes"],
-        "reason": None,
-    }
-
-
-def register_hooks() -> None:
-    from app.batches import hooks
-
-    register = getattr(hooks, "register_utilization", None)
-    if register is not None:
-        register(today_utilization)
 
 
 def unplanned_orders() -> list[dict[str, Any]]:

@@ -164,6 +164,7 @@ def _ebr_kpis_imports_up():
     sa.Column('lead_min', sa.Integer(), nullable=True),
     sa.Column('planned_corrected_mbq', sa.Numeric(precision=14, scale=1), nullable=True),
     sa.Column('actual_mbq', sa.Numeric(precision=14, scale=1), nullable=True),
+    sa.Column('dispensed_eos_mbq', sa.Numeric(precision=14, scale=1), nullable=True),
     sa.Column('qc_first_pass', sa.Boolean(), nullable=True),
     sa.Column('computed_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['batch_id'], ['batch.id'], ondelete='CASCADE'),
@@ -172,6 +173,21 @@ def _ebr_kpis_imports_up():
     )
     with op.batch_alter_table('kpi_batch_fact', schema=None) as batch_op:
         batch_op.create_index('ix_kpi_batch_fact_day_product', ['day', 'product_id'], unique=False)
+    op.create_table('kpi_daily',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('batches', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('produced_mbq', sa.Numeric(precision=16, scale=1), nullable=True),
+    sa.Column('dispensed_eos_mbq', sa.Numeric(precision=16, scale=1), nullable=True),
+    sa.Column('orders_due', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('orders_on_time', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('orders_in_full', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('orders_otif', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('producer_cancelled', sa.Integer(), server_default=sa.text('0'), nullable=False),
+    sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['product_id'], ['product.id'], ),
+    sa.PrimaryKeyConstraint('day', 'product_id')
+    )
     op.create_table('batch_ebr_step',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
@@ -211,6 +227,7 @@ def _ebr_kpis_imports_down():
     op.drop_table('batch_ebr_step')
     with op.batch_alter_table('kpi_batch_fact', schema=None) as batch_op:
         batch_op.drop_index('ix_kpi_batch_fact_day_product')
+    op.drop_table('kpi_daily')
     op.drop_table('kpi_batch_fact')
     op.drop_table('ebr_master_step')
     with op.batch_alter_table('ebr_master', schema=None) as batch_op:

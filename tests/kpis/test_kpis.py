@@ -72,7 +72,7 @@ def test_page_renders_charts_and_tables_and_csv_export_is_formula_safe(client, d
     assert "chart.umd.min.js" in html and 'id="kpi-lead"' in html and "Median min" in html
     assert "No delivery windows are published" in html  # capacity empty: said, not zero
     csv = client.get("/kpis/export/lead.csv?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
-    assert csv.splitlines()[0] == "product,batches,median_min,p90_min" and ",45.0,45.0" in csv
+    assert csv.splitlines()[0] == "product,batches,avg_min,median_min,p90_min" and ",45.0,45.0,45.0" in csv
     client.get("/logout/")
     login_page(client, "hospital")
     assert client.get("/kpis/").status_code in (302, 403)
