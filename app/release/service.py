@@ -23,6 +23,7 @@ service, so it is not recorded twice).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -83,6 +84,18 @@ def decide_disposition(
     return record
 
 
+@dataclass
+class _Request:
+    """A disposition request that passed every check that costs the QP no password attempt."""
+
+    batch: Any
+    disposition: str
+    source: str
+    dest: str
+    comment: str | None
+    meaning: str
+
+
 def _decide(
     batch_id: int,
     raw_disposition: Any,
@@ -93,6 +106,23 @@ def _decide(
     expected_version: int | None,
     now: dt.datetime | None,
 ) -> BatchDisposition:
+    req = _checked_request(batch_id, raw_disposition, actor, meaning, comment, expected_version, now)
+    findings = release_review.findings(req.batch, now)
+    sig = _sign(req, actor, password, findings)
+    return _record(req, actor, sig, findings)
+
+
+def _checked_request(
+    batch_id: int,
+    raw_disposition: Any,
+    actor: Actor,
+    meaning: str | None,
+    comment: str | None,
+    expected_version: int | None,
+    now: dt.datetime | None,
+) -> _Request:
+    """Every refusal that does not need the password comes first: a request the batch machine, the
+    shelf life or the QP's rights would refuse must not cost the QP a password attempt."""
     disposition = rules.parse_disposition(raw_disposition)
     comment = _comment(comment)
     batch = batches.lock_batch(batch_id)
@@ -106,43 +136,50 @@ def _decide(
     dest = rules.target_status(disposition, source, prior)
     rules.check_comment(disposition, comment)
     meaning = rules.check_meaning(disposition, meaning, prior)
-    # The batch machine's own verdict on role, guards and note, as if the signature were there:
-    # a request it would refuse must not cost the QP a password attempt.
     ctx = batch_flow.TransitionContext(
         batch=batches.batch_context(batch), roles=actor.roles, note=comment, has_signature=True
     )
     batch_flow.check(ctx, dest)
-    # An expired batch is refused before the signature, so the QP does not spend a password attempt.
     batches.check_not_expired(batch, dest, now)
     problem = release_review.refusal_for(actor, batch, disposition, now)
     if problem:
         raise problem
+    return _Request(batch, disposition, source, dest, comment, meaning)
+
+
+def _sign(req: _Request, actor: Actor, password: str | None, findings: list) -> ESignature:
+    """The QP's e-signature over what the QP saw: the move, the exceptions and every finding."""
+    batch = req.batch
     product = db.session.get(Product, batch.product_id)
-    findings = release_review.findings(batch, now)
-    exceptions = rules.exception_count(findings)
-    sig = esign.sign(
+    return esign.sign(
         actor,
         password,
         scope="BATCH_RELEASE",
         entity_type="Batch",
         entity_id=batch.id,
-        meaning=meaning,
-        comment=comment,
+        meaning=req.meaning,
+        comment=req.comment,
         content={
             "batch_id": batch.id,
             "batch_no": batch.batch_no,
             "product": product.code,
-            "disposition": disposition,
-            "from_status": source,
-            "to_status": dest,
-            "exceptions_count": exceptions,
+            "disposition": req.disposition,
+            "from_status": req.source,
+            "to_status": req.dest,
+            "exceptions_count": rules.exception_count(findings),
             "findings": [f.as_dict() for f in findings],
         },
     )
+
+
+def _record(req: _Request, actor: Actor, sig: ESignature, findings: list) -> BatchDisposition:
+    """The signed move, the disposition record, its signature row and the audit row (one transaction)."""
+    batch, disposition, comment = req.batch, req.disposition, req.comment
+    exceptions = rules.exception_count(findings)
     shown = esign.manifestation(sig)
     event = batches.apply_transition(
         batch,
-        dest,
+        req.dest,
         actor,
         comment,
         {
@@ -156,8 +193,8 @@ def _decide(
     record = BatchDisposition(
         batch_id=batch.id,
         disposition=disposition,
-        from_status=source,
-        to_status=dest,
+        from_status=req.source,
+        to_status=req.dest,
         decided_by_id=actor.user_id,
         decided_by_name=sig.signer_name,
         decided_at=sig.signed_at,
@@ -187,10 +224,10 @@ def _decide(
         "Batch",
         batch.id,
         "QP_DISPOSITION",
-        before={"status": source},
+        before={"status": req.source},
         after={
             "disposition": disposition,
-            "status": dest,
+            "status": req.dest,
             "disposition_id": record.id,
             "exceptions_count": exceptions,
             "signature": shown,
