@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from app.core.domain import DomainError
+from app.core.domain import DomainError, TransitionTable
 from app.dispensing.domain.clock import local_text, to_utc
 
 # --- Dose unit state machine --------------------------------------------------------------------
@@ -51,40 +51,10 @@ DOSE_TRANSITIONS: tuple[DoseTransition, ...] = (
     DoseTransition("unpack", "PACKED", "DISPENSED", "Return to dispensed", "returned from its package"),
 )
 # fmt: on
-_DOSE_BY_KEY = {(t.source, t.trigger): t for t in DOSE_TRANSITIONS}
-_DOSE_DONE = {t.trigger: t.done for t in DOSE_TRANSITIONS}
-
-
-def dose_state_label(status: str) -> str:
-    return DOSE_STATE_LABELS.get(status, status)
-
-
-def allowed_dose_transitions(status: str) -> tuple[DoseTransition, ...]:
-    """The moves open from `status` (the buttons a page shows)."""
-    return tuple(t for t in DOSE_TRANSITIONS if t.source == status)
-
-
-def check_dose_transition(status: str, trigger: str, reason: str | None = None) -> DoseTransition:
-    """The table row for `trigger` from `status`, or TRANSITION_NOT_ALLOWED (409) in words.
-
-    A cancellation without a reason is refused with NOTE_REQUIRED (422).
-    """
-    row = _DOSE_BY_KEY.get((status, trigger))
-    if row is None:
-        raise DomainError("TRANSITION_NOT_ALLOWED", _refusal(status, trigger), 409)
-    if row.needs_reason and not (reason or "").strip():
-        raise DomainError("NOTE_REQUIRED", "Give a reason for cancelling this dose.", 422)
-    return row
-
-
-def _refusal(status: str, trigger: str) -> str:
-    if trigger not in _DOSE_DONE:
-        return f"'{trigger}' is not an action on a dose."
-    message = f"A dose that is {dose_state_label(status)} can't be {_DOSE_DONE[trigger]}."
-    open_moves = allowed_dose_transitions(status)
-    if open_moves:
-        message += " Next: " + " or ".join(t.label.lower() for t in open_moves) + "."
-    return message
+DOSES: TransitionTable[DoseTransition] = TransitionTable("dose", DOSE_TRANSITIONS, DOSE_STATE_LABELS)
+dose_state_label = DOSES.label
+allowed_dose_transitions = DOSES.allowed
+check_dose_transition = DOSES.check
 
 
 # --- The release gate ---------------------------------------------------------------------------

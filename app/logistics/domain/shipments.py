@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.core.domain import DomainError
+from app.core.domain import DomainError, TransitionTable
 
 SHIPMENT_STATES = ("PLANNED", "PACKED", "DISPATCHED", "DELIVERED", "CANCELLED")
 SHIPMENT_STATE_LABELS = {
@@ -45,38 +45,12 @@ SHIPMENT_TRANSITIONS: tuple[ShipmentTransition, ...] = (
     ShipmentTransition("cancel", "PACKED", "CANCELLED", "Cancel shipment", "cancelled", needs_reason=True),
 )
 # fmt: on
-_BY_KEY = {(t.source, t.trigger): t for t in SHIPMENT_TRANSITIONS}
-_DONE = {t.trigger: t.done for t in SHIPMENT_TRANSITIONS}
-
-
-def shipment_state_label(status: str) -> str:
-    return SHIPMENT_STATE_LABELS.get(status, status)
-
-
-def allowed_shipment_transitions(status: str) -> tuple[ShipmentTransition, ...]:
-    """The moves open from `status` (the buttons a page shows)."""
-    return tuple(t for t in SHIPMENT_TRANSITIONS if t.source == status)
-
-
-def check_shipment_transition(status: str, trigger: str, reason: str | None = None) -> ShipmentTransition:
-    """The table row for `trigger` from `status`, or TRANSITION_NOT_ALLOWED (409) in words;
-    a cancellation without a reason is refused with NOTE_REQUIRED (422)."""
-    row = _BY_KEY.get((status, trigger))
-    if row is None:
-        raise DomainError("TRANSITION_NOT_ALLOWED", _refusal(status, trigger), 409)
-    if row.needs_reason and not (reason or "").strip():
-        raise DomainError("NOTE_REQUIRED", "Give a reason for cancelling this shipment.", 422)
-    return row
-
-
-def _refusal(status: str, trigger: str) -> str:
-    if trigger not in _DONE:
-        return f"'{trigger}' is not an action on a shipment."
-    message = f"A shipment that is {shipment_state_label(status)} can't be {_DONE[trigger]}."
-    open_moves = allowed_shipment_transitions(status)
-    if open_moves:
-        message += " Next: " + " or ".join(t.label.lower() for t in open_moves) + "."
-    return message
+SHIPMENTS: TransitionTable[ShipmentTransition] = TransitionTable(
+    "shipment", SHIPMENT_TRANSITIONS, SHIPMENT_STATE_LABELS
+)
+shipment_state_label = SHIPMENTS.label
+allowed_shipment_transitions = SHIPMENTS.allowed
+check_shipment_transition = SHIPMENTS.check
 
 
 # --- Chain of custody ---------------------------------------------------------------------------
