@@ -117,6 +117,11 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     QC_ATTACHMENT_TYPES = ["pdf", "jpg", "png", "docx"]
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", os.path.join(os.getcwd(), "instance", "uploads"))
+    # Audit trail: the HMAC key the database never holds (demo/tests: instance/audit-hmac.key, 0600),
+    # and where signed checkpoints of the chain head go (default instance/audit-anchors/).
+    AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "")
+    AUDIT_ANCHOR_DIR = os.environ.get("AUDIT_ANCHOR_DIR", "")
+    AUDIT_ANCHOR_EVERY_SECONDS = int(os.environ.get("AUDIT_ANCHOR_EVERY_SECONDS", "3600"))
 
     @classmethod
     def refuse_unsafe_defaults(cls, config: dict) -> None:
@@ -128,6 +133,8 @@ class Config:
             problems.append("SECRET_KEY is unset or the default")
         if config.get("DEMO_PASSWORD") == DEFAULT_DEMO_PASSWORD:
             problems.append("DEMO_PASSWORD is the published demo default")
+        if len(config.get("AUDIT_HMAC_KEY") or "") < 32:
+            problems.append("AUDIT_HMAC_KEY is unset or shorter than 32 characters")
         if problems:
             raise RuntimeError(
                 "Refusing to start outside demo/debug: " + "; ".join(problems) + ". "

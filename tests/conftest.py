@@ -93,6 +93,7 @@ def test_config(database_url, redis_url):
         SQLALCHEMY_DATABASE_URI = database_url
         REDIS_URL = redis_url
         UPLOAD_DIR = tempfile.mkdtemp(prefix="rp-uploads-")
+        AUDIT_ANCHOR_DIR = tempfile.mkdtemp(prefix="rp-audit-anchors-")
 
     return _Config
 

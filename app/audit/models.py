@@ -1,9 +1,9 @@
 """The immutable audit trail.
 
-Rows are only ever inserted. A BEFORE INSERT trigger (see the migration) assigns the id under a
-transaction-scoped advisory lock, stamps `occurred_at` from the database clock and links the row to
-its predecessor with a SHA-256 hash chain, so concurrent writers can never fork the chain and no
-client can forge a timestamp. UPDATE, DELETE and TRUNCATE are refused by triggers for every role.
+Rows are only ever inserted. The application assigns the id and links the row to its predecessor
+with an HMAC under a transaction-scoped advisory lock (app.audit.chain); a BEFORE INSERT trigger
+(migration 0017) refuses a row that does not extend the head. UPDATE, DELETE and TRUNCATE are refused
+by triggers, and the application's database role may only INSERT and SELECT here.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ class AuditLog(Model):
     signature_id = Column(BigInteger, ForeignKey("esignature.id"), nullable=True)
     prev_hash = Column(String(64), nullable=True)
     hash = Column(String(64), nullable=True)
+    # NULL: written before migration 0017 (the database's SHA-256); "hmac-sha256": the application's HMAC
+    hash_alg = Column(String(16), nullable=True)
 
     __table_args__ = (
         # entity lookups drive the journey's Audit tab and the audit viewer

@@ -1,7 +1,8 @@
 """Writing and verifying the audit trail.
 
 `record()` adds one row to the caller's transaction (never commits): the audit row and the change it
-describes commit or roll back together. The database trigger computes id, timestamp and hash chain.
+describes commit or roll back together. The chain (ids, links, HMAC) is computed here under the
+chain lock (app.audit.chain); covered GMP rows are sealed by a flush hook (app.audit.coverage).
 """
 
 from __future__ import annotations
@@ -9,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import hmac
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select, text
 
+from app.audit import anchors, chain, coverage
 from app.audit.models import AuditLog, AuditVerification
-from app.core.actor import Actor, current_actor
+from app.core.actor import SYSTEM, Actor, current_actor
 from app.core.extensions import db
 from app.core.tracing import client_ip, current_trace_id
 
@@ -85,35 +88,72 @@ def record(
     session = db.session()
     if session.autoflush and not session._flushing:  # pending ORM rows first (e.g. a signature)
         session.flush()
-    return session.execute(_INSERT, values).scalar_one()
+    return append_entry(session, values)
+
+
+def append_entry(session: Any, values: dict[str, Any]) -> int:
+    """Chain and insert one row: id and link assigned under the chain lock, HMAC computed here.
+
+    The first HMAC entry of a database is CHAIN_UPGRADED: it closes the legacy database-hash part
+    and covers the append-only GMP rows written before (see app.audit.coverage)."""
+    key = chain.hmac_key()
+    entry_id, prev_hash, hmac_head = chain.next_link(session)
+    if not hmac_head:
+        upgrade = {
+            "entity_type": "AuditTrail",
+            "entity_id": None,
+            "action": coverage.UPGRADED,
+            "after": {"tables": coverage.baseline(session.connection()), "legacy_head_id": entry_id - 1},
+        }
+        _insert(session, key, _defaults(upgrade), entry_id, prev_hash)
+        entry_id, prev_hash, _ = chain.next_link(session)
+    return _insert(session, key, _defaults(values), entry_id, prev_hash)
+
+
+def _defaults(values: dict[str, Any]) -> dict[str, Any]:
+    if "actor_name" in values:
+        return values
+    actor = current_actor()
+    return {
+        "before": None,
+        "reason": None,
+        "signature_id": None,
+        **values,
+        "actor_user_id": actor.user_id,
+        "actor_name": actor.printed_name,
+        "actor_roles": actor.roles_text,
+        "trace_id": current_trace_id(),
+        "client_ip": client_ip(),
+    }
+
+
+def _insert(session: Any, key: bytes, values: dict[str, Any], entry_id: int, prev_hash: str | None) -> int:
+    row = {**values, "id": entry_id, "occurred_at": dt.datetime.now(dt.UTC), "prev_hash": prev_hash}
+    row["hash"] = chain.row_hmac(key, row)
+    row["hash_alg"] = chain.HMAC_ALG
+    session.connection().execute(_INSERT, row)
+    chain.advance(session, entry_id, row["hash"])
+    return entry_id
 
 
 # One Core statement compiled once: the ORM-enabled insert().values(...) was rebuilt and re-keyed
 # for every row, which cost more than the database's own work for the row.
-_INSERT = insert(AuditLog.__table__).returning(AuditLog.__table__.c.id)
+_INSERT = insert(AuditLog.__table__)
 
 
-# The verification recomputes every hash with the same SQL function the trigger uses and checks each
-# row's prev_hash against its predecessor's hash, in id order, in one streaming pass inside
-# PostgreSQL that returns only the first broken entry. The hash is computed below the window
-# (OFFSET 0 keeps the planner from moving it up), so the window only carries narrow rows instead of
-# buffering whole rows. Fetching every row into Python to compare there ran at about 45,000 rows/s
-# (see bench/audit.py for today's figure).
-_VERIFY_SQL = text(
+# Verification reads the trail once, in id order, streaming, and recomputes every hash here: the HMAC
+# with the application's key, and for the legacy part the database's old SHA-256 from a canonical text
+# built with pinned built-ins (a replaced hash function in the database changes nothing).
+_CHAIN_SQL = text(
+    f"""
+    SELECT a.id, a.occurred_at, a.entity_type, a.entity_id, a.action, a.actor_user_id, a.actor_name,
+           a.actor_roles, a.before, a.after, a.reason, a.trace_id, a.client_ip, a.signature_id,
+           a.prev_hash, a.hash, a.hash_alg,
+           CASE WHEN a.hash_alg IS NULL THEN {chain.LEGACY_CANONICAL_SQL} END AS legacy_text
+      FROM audit_log a
+     ORDER BY a.id
     """
-    SELECT count(*) AS entries,
-           max(id) AS head_id,
-           min(id) FILTER (WHERE unlinked) AS first_unlinked,
-           min(id) FILTER (WHERE altered) AS first_altered
-      FROM (SELECT id, altered,
-                   prev_hash IS DISTINCT FROM lag(hash) OVER (ORDER BY id) AS unlinked
-              FROM (SELECT id, prev_hash, hash,
-                           hash IS DISTINCT FROM audit_log_row_hash(prev_hash, a) AS altered
-                      FROM audit_log a
-                     ORDER BY id
-                    OFFSET 0) hashed) chain
-    """
-)
+).execution_options(stream_results=True, yield_per=2000)
 
 
 @dataclass
@@ -124,80 +164,208 @@ class VerifyResult:
     message: str
     head_id: int | None
     head_hash: str | None
+    boundary_id: int | None = None
 
 
-def _hash_of(entry_id: int | None) -> str | None:
-    if entry_id is None:
-        return None
-    return db.session.execute(select(AuditLog.hash).where(AuditLog.id == entry_id)).scalar()
+@dataclass
+class _Scan:
+    entries: int = 0
+    head_id: int | None = None
+    head_hash: str | None = None
+    boundary_id: int | None = None
+    upgrade: Any = None
+    broken: tuple[int, str] | None = None
+    verified_ids: set[int] = field(default_factory=set)
 
 
-def _entries_up_to(entry_id: int) -> int:
-    return db.session.execute(
-        text("SELECT count(*) FROM audit_log WHERE id <= :id"), {"id": entry_id}
-    ).scalar_one()
+def _scan_chain(key: bytes) -> _Scan:
+    scan = _Scan()
+    rows = db.session.execute(_CHAIN_SQL)
+    try:
+        _walk(rows, scan, key)
+    finally:
+        rows.close()  # a break leaves the server-side cursor open otherwise
+    return scan
+
+
+def _walk(rows: Any, scan: _Scan, key: bytes) -> None:
+    for row in rows:
+        if row.prev_hash != scan.head_hash:
+            scan.broken = (
+                row.id,
+                f"Entry {row.id} does not follow the entry before it (an entry was deleted, inserted or reordered).",
+            )
+            break
+        if row.hash_alg == chain.HMAC_ALG:
+            if scan.boundary_id is None:
+                scan.boundary_id = row.id
+            expected = chain.row_hmac(key, row._asdict())
+        elif row.hash_alg is None and scan.boundary_id is None:
+            expected = chain.legacy_hash(row.prev_hash, row.legacy_text)
+        else:
+            scan.broken = (
+                row.id,
+                f"Entry {row.id} is not signed with the audit key (a database hash inside the HMAC part).",
+            )
+            break
+        if not hmac.compare_digest(expected, row.hash or ""):
+            scan.broken = (row.id, f"Entry {row.id} was altered after it was written (hash mismatch).")
+            break
+        if row.id == scan.boundary_id and row.action == coverage.UPGRADED:
+            scan.upgrade = row
+        if row.action == "VERIFIED" and row.entity_type == "AuditVerification" and row.entity_id:
+            scan.verified_ids.add(int(row.entity_id))
+        scan.entries += 1
+        scan.head_id, scan.head_hash = row.id, row.hash
+
+
+def _anchor_problems(scan: _Scan, anchor: anchors.Anchor | None, key: bytes) -> list[tuple[int, str]]:
+    """The trail against the newest checkpoint kept outside the database."""
+    if anchor is None:
+        return []
+    when = anchor.written_at
+    if not anchor.signature_ok(key):
+        return [
+            (
+                anchor.head_id,
+                f"Entry {anchor.head_id}: the checkpoint of {when} is not signed with the audit key.",
+            )
+        ]
+    problems = []
+    head = db.session.execute(select(AuditLog.hash).where(AuditLog.id == anchor.head_id)).scalar()
+    if head is None:
+        last = db.session.execute(
+            text("SELECT coalesce(max(id), 0) FROM audit_log WHERE id <= :id"), {"id": anchor.head_id}
+        ).scalar_one()
+        problems.append(
+            (
+                last + 1,
+                f"Entry {last + 1} is missing: the checkpoint of {when} saw {anchor.entries} entries up to "
+                f"entry {anchor.head_id} (entries were deleted).",
+            )
+        )
+    elif head != anchor.head_hash:
+        problems.append((anchor.head_id, f"Entry {anchor.head_id} differs from the checkpoint of {when}."))
+    if anchor.boundary_id != scan.boundary_id and scan.broken is None:
+        first = min(i for i in (anchor.boundary_id, scan.boundary_id) if i is not None)
+        problems.append(
+            (
+                first,
+                f"Entry {first}: the signed part of the trail no longer starts where the checkpoint of "
+                f"{when} saw it (entry {anchor.boundary_id}).",
+            )
+        )
+    return problems
+
+
+def _verification_problems(scan: _Scan, anchor: anchors.Anchor | None) -> list[tuple[int, str]]:
+    """Good verifications are chain entries too: their records must all still be there."""
+    kept = set(
+        db.session.execute(select(AuditVerification.id).where(AuditVerification.ok.is_(True))).scalars()
+    )
+    missing = set(scan.verified_ids) - kept
+    if anchor is not None and anchor.verification_id is not None and anchor.verification_id not in kept:
+        missing.add(anchor.verification_id)
+    if not missing:
+        return []
+    first = min(missing)
+    entry = db.session.execute(
+        text(
+            "SELECT min(id) FROM audit_log WHERE entity_type = 'AuditVerification' AND action = 'VERIFIED'"
+            " AND entity_id = :v"
+        ),
+        {"v": str(first)},
+    ).scalar()
+    entry = entry or (anchor.head_id if anchor else 0)
+    return [(entry, f"Entry {entry}: verification record {first} was deleted from audit_verification.")]
 
 
 def verify_chain() -> VerifyResult:
-    """Walk the chain; report the first broken entry (edited, deleted, inserted or reordered)."""
-    anchor = db.session.execute(
-        select(AuditVerification.head_id, AuditVerification.head_hash)
-        .where(AuditVerification.ok.is_(True), AuditVerification.head_id.is_not(None))
-        .order_by(AuditVerification.id.desc())
-        .limit(1)
-    ).first()
-    scan = db.session.execute(_VERIFY_SQL).one()
-    problems: list[tuple[int, str]] = []
-    if scan.first_unlinked is not None:
-        problems.append(
-            (
-                scan.first_unlinked,
-                f"Entry {scan.first_unlinked} does not follow the entry before it "
-                "(an entry was deleted, inserted or reordered).",
-            )
-        )
-    if scan.first_altered is not None and scan.first_altered != scan.first_unlinked:
-        problems.append(
-            (
-                scan.first_altered,
-                f"Entry {scan.first_altered} was altered after it was written (hash mismatch).",
-            )
-        )
-    if anchor is not None:
-        # The head seen by the last good verification must still be there, unchanged: this catches
-        # a deleted tail and a rewrite that recomputed every later hash.
-        anchor_hash = _hash_of(anchor.head_id)
-        if anchor_hash is None:
-            problems.append(
-                (anchor.head_id, f"Entry {anchor.head_id}, the head at the last verification, is missing.")
-            )
-        elif anchor_hash != anchor.head_hash:
-            problems.append(
-                (
-                    anchor.head_id,
-                    f"Entry {anchor.head_id} differs from the head seen by the last verification.",
-                )
-            )
-    head_hash = _hash_of(scan.head_id)
+    """Walk the chain; report the first broken entry (edited, deleted, inserted, reordered, cut off,
+    a covered GMP row changed, or a verification record removed)."""
+    key = chain.hmac_key()
+    anchor = anchors.store().latest(_database_name())
+    scan = _scan_chain(key)
+    problems: list[tuple[int, str]] = [scan.broken] if scan.broken else []
+    problems += _anchor_problems(scan, anchor, key)
+    problems += _verification_problems(scan, anchor)
+    unnamed = []
+    for p in coverage.verify(db.session.connection(), scan.upgrade):
+        if p.entry_id is None:
+            unnamed.append(p.message)
+        else:
+            problems.append((p.entry_id, p.message))
+    found = (scan.entries, scan.head_id, scan.head_hash, scan.boundary_id)
     if problems:
         broken_id, message = min(problems, key=lambda p: p[0])
-        return VerifyResult(False, _entries_up_to(broken_id), broken_id, message, scan.head_id, head_hash)
-    return VerifyResult(True, scan.entries, None, f"OK {scan.entries} entries", scan.head_id, head_hash)
+        entries = db.session.execute(
+            text("SELECT count(*) FROM audit_log WHERE id <= :id"), {"id": broken_id}
+        ).scalar_one()
+        return VerifyResult(False, entries, broken_id, message, *found[1:])
+    if unnamed:
+        return VerifyResult(False, scan.entries, None, unnamed[0], *found[1:])
+    return VerifyResult(True, scan.entries, None, f"OK {scan.entries} entries", *found[1:])
+
+
+def _database_name() -> str:
+    return db.session.execute(text("SELECT current_database()")).scalar_one()
 
 
 def verify_and_log(triggered_by: str) -> VerifyResult:
-    """Verify the chain and keep the outcome (shown in the audit viewer; anchors the next run)."""
+    """Verify the chain and keep the outcome (shown in the audit viewer). A good verification is
+    itself a chain entry and is anchored outside the database (the next run compares with it)."""
     result = verify_chain()
-    db.session.add(
-        AuditVerification(
-            ok=result.ok,
-            entries=result.entries,
-            head_id=result.head_id if result.ok else None,
-            head_hash=result.head_hash if result.ok else None,
-            first_broken_id=result.first_broken_id,
-            message=result.message,
-            triggered_by=triggered_by,
-        )
+    verification = AuditVerification(
+        ok=result.ok,
+        entries=result.entries,
+        head_id=result.head_id if result.ok else None,
+        head_hash=result.head_hash if result.ok else None,
+        first_broken_id=result.first_broken_id,
+        message=result.message,
+        triggered_by=triggered_by,
     )
+    db.session.add(verification)
+    db.session.flush()
+    anchor = None
+    if result.ok:
+        entry_id = record(
+            "AuditVerification",
+            verification.id,
+            "VERIFIED",
+            after={"entries": result.entries, "head_id": result.head_id, "head_hash": result.head_hash},
+            actor=SYSTEM,
+        )
+        head_hash = db.session.execute(select(AuditLog.hash).where(AuditLog.id == entry_id)).scalar_one()
+        anchor = anchors.Anchor(
+            database=_database_name(),
+            seq=0,
+            written_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            entries=result.entries + 1,
+            head_id=entry_id,
+            head_hash=head_hash,
+            boundary_id=result.boundary_id or entry_id,
+            verification_id=verification.id,
+        )
+    bind = db.session.get_bind()
     db.session.commit()
+    if anchor is not None and not _inside_outer_transaction(bind):
+        write_anchor(anchor)
     return result
+
+
+def write_anchor(anchor: anchors.Anchor) -> anchors.Anchor:
+    """Append a signed checkpoint (numbered after the newest one) to the anchor store."""
+    store = anchors.store()
+    latest = store.latest(anchor.database)
+    numbered = anchors.Anchor(**{**anchor.payload(), "seq": (latest.seq + 1) if latest else 1})
+    signed = numbered.signed(chain.hmac_key())
+    store.append(signed)
+    return signed
+
+
+def _inside_outer_transaction(bind: Any) -> bool:
+    # Tests run app code inside a transaction that is rolled back at the end (commit = savepoint):
+    # a checkpoint of rows that will vanish would report a false deletion later.
+    from sqlalchemy.engine import Connection
+
+    return isinstance(bind, Connection) and bind.in_transaction()

@@ -75,6 +75,7 @@ def test_production_session_cookie_is_secure(make_app):
         DEMO_MODE=False,
         SECRET_KEY="a-real-secret-from-the-environment-0123456789",
         DEMO_PASSWORD="not-the-published-demo-password",
+        AUDIT_HMAC_KEY="an-audit-key-from-the-environment-0123456789",
         **production,
     )
     with rolled_back(app):
@@ -83,7 +84,7 @@ def test_production_session_cookie_is_secure(make_app):
 
 
 # --- refusing to start on published defaults -------------------------------------------------------
-PRODUCTION = {"DEBUG": False, "DEMO_MODE": False, "TESTING": False}
+PRODUCTION = {"DEBUG": False, "DEMO_MODE": False, "TESTING": False, "AUDIT_HMAC_KEY": "k" * 32}
 
 
 @pytest.mark.parametrize(
@@ -109,6 +110,13 @@ def test_debug_and_demo_may_use_the_defaults(mode):
     Config.refuse_unsafe_defaults(
         {**PRODUCTION, mode: True, "SECRET_KEY": DEFAULT_SECRET_KEY, "DEMO_PASSWORD": DEFAULT_DEMO_PASSWORD}
     )
+
+
+@pytest.mark.parametrize("key", ["", "too-short"])
+def test_production_refuses_to_start_without_an_audit_hmac_key(key):
+    config = {**PRODUCTION, "SECRET_KEY": "a-real-secret-0123456789abcdef", "AUDIT_HMAC_KEY": key}
+    with pytest.raises(RuntimeError, match="AUDIT_HMAC_KEY"):
+        Config.refuse_unsafe_defaults(config)
 
 
 def test_create_app_refuses_to_start_with_the_default_secret(make_app):
