@@ -48,6 +48,7 @@ class Section:
     more_label: str = ""
     more_url: str = ""
     buttons: list[tuple[str, str]] = field(default_factory=list)  # (label, url) shown in the heading
+    ids: list[int] = field(default_factory=list)  # the records behind the items, in order
 
 
 def _local_day_bounds(now: dt.datetime, days: int = 1) -> tuple[dt.datetime, dt.datetime]:
@@ -81,6 +82,24 @@ def _list_url(**args: Any) -> str:
     return url_for("BatchPagesView.index", **args)
 
 
+def _batch_queue(
+    actor: Actor, key: str, title: str, icon: str, statuses: tuple[str, ...], action: str, empty: str
+) -> Section:
+    """A queue that is a filter of the batch list (same query as the list the footer link opens)."""
+    page = _batches(actor, statuses=statuses, sort="planned_at", order="asc")
+    items = [_batch_item(b, action) for b in page["items"]]
+    return Section(
+        key,
+        title,
+        icon,
+        items,
+        page["total"],
+        empty,
+        "Open the batch list",
+        _list_url(status=",".join(statuses)),
+    )
+
+
 # --- production ------------------------------------------------------------------------------------
 def production_to_start(actor: Actor, now: dt.datetime) -> Section:
     start, end = _local_day_bounds(now, days=2)
@@ -108,18 +127,10 @@ def production_to_start(actor: Actor, now: dt.datetime) -> Section:
 
 
 def production_in_progress(actor: Actor, now: dt.datetime) -> Section:
-    page = _batches(actor, statuses=("IN_PRODUCTION", "PRODUCTION_COMPLETE"), sort="planned_at", order="asc")
-    items = [_batch_item(b, "Record progress") for b in page["items"]]
-    return Section(
-        "in_production",
-        "Batches in production",
-        "fa-cogs",
-        items,
-        page["total"],
-        "No batch is in production right now.",
-        "Open the batch list",
-        _list_url(status="IN_PRODUCTION,PRODUCTION_COMPLETE"),
-    )
+    return _batch_queue(
+        actor, "in_production", "Batches in production", "fa-cogs", ("IN_PRODUCTION", "PRODUCTION_COMPLETE"),
+        "Record progress", "No batch is in production right now.",
+    )  # fmt: skip
 
 
 def my_open_deviations(actor: Actor, now: dt.datetime) -> Section:
@@ -321,63 +332,38 @@ def qp_release_queue(actor: Actor, now: dt.datetime) -> Section:
     )
 
 
-# --- downstream (until dispensing and logistics land, their queues are the batch list's states) ----
+# --- dispensing and logistics ------------------------------------------------------------------------
 def dispensing_released(actor: Actor, now: dt.datetime) -> Section:
-    page = _batches(actor, statuses=("RELEASED", "DISPENSING_IN_PROGRESS"), sort="planned_at", order="asc")
     from app.dispensing import queries as dispensing_queries
 
-    items = []
-    for b in page["items"]:
-        doses = dispensing_queries.counts(b["id"])["dose_units"]
-        note = (
+    section = _batch_queue(
+        actor, "to_dispense", "Released batches to dispense", "fa-eyedropper", ("RELEASED", "DISPENSING_IN_PROGRESS"),
+        "Dispense", "No released batch is waiting for dispensing.",
+    )  # fmt: skip
+    for item, batch_id in zip(section.items, section.ids, strict=True):
+        doses = dispensing_queries.counts(batch_id)["dose_units"]
+        item.note = (
             f"{doses['dispensed']} of {doses['planned']} doses dispensed"
             if doses["planned"]
             else "No dose planned yet: plan the doses from the batch's orders"
         )
-        item = _batch_item(b, "Dispense", note)
-        item.action_url = url_for("DispensingView.batch", batch_id=b["id"])
-        items.append(item)
-    return Section(
-        "to_dispense",
-        "Released batches to dispense",
-        "fa-eyedropper",
-        items,
-        page["total"],
-        "No released batch is waiting for dispensing.",
-        "Open the batch list",
-        _list_url(status="RELEASED,DISPENSING_IN_PROGRESS"),
-    )
+        item.action_url = url_for("DispensingView.batch", batch_id=batch_id)
+    return section
 
 
 def logistics_to_ship(actor: Actor, now: dt.datetime) -> Section:
-    page = _batches(actor, statuses=("DISPENSED", "PACKED"), sort="planned_at", order="asc")
-    items = [_batch_item(b, "Pack and dispatch") for b in page["items"]]
-    return Section(
-        "to_ship",
-        "Dispensed batches to pack and dispatch",
-        "fa-truck",
-        items,
-        page["total"],
-        "Nothing is waiting to be packed or dispatched.",
-        "Open the batch list",
-        _list_url(status="DISPENSED,PACKED"),
-    )
+    return _batch_queue(
+        actor, "to_ship", "Dispensed batches to pack and dispatch", "fa-truck", ("DISPENSED", "PACKED"),
+        "Pack and dispatch", "Nothing is waiting to be packed or dispatched.",
+    )  # fmt: skip
 
 
 # --- planner -----------------------------------------------------------------------------------------
 def planner_unscheduled(actor: Actor, now: dt.datetime) -> Section:
-    page = _batches(actor, statuses=("PLANNED",), sort="planned_at", order="asc")
-    items = [_batch_item(b, "Schedule") for b in page["items"]]
-    return Section(
-        "planned",
-        "Planned batches not yet scheduled",
-        "fa-calendar",
-        items,
-        page["total"],
+    return _batch_queue(
+        actor, "planned", "Planned batches not yet scheduled", "fa-calendar", ("PLANNED",), "Schedule",
         "Every planned batch is scheduled.",
-        "Open the batch list",
-        _list_url(status="PLANNED"),
-    )
+    )  # fmt: skip
 
 
 # --- customer -------------------------------------------------------------------------------------------
