@@ -8,6 +8,9 @@ One `before_request` check for every page and API, so no handler has to remember
 - JSON bodies larger than JSON_MAX_BYTES (1 MiB) are refused with 413 before they are read
   (uploads keep their own limit, MAX_CONTENT_LENGTH and QC_ATTACHMENT_MAX_BYTES);
 - JSON nested deeper than JSON_MAX_DEPTH is refused with 400 (Python's parser raised RecursionError);
+- a body sent as JSON that is not JSON (cut off, a stray word) is refused with 400 BAD_REQUEST, one
+  answer for every endpoint (each handler's own parse saw None and answered 422; issue 13 asks 400:
+  the request could not be read, as opposed to well-formed JSON whose fields are wrong, which stays 422);
 - FAB's rison `q` with a page or page size that is negative or beyond 32 bits is refused with 422.
 """
 
@@ -109,8 +112,8 @@ def check_json_body() -> None:
         parsed = json.loads(raw)
     except RecursionError:
         raise BadJson("The JSON body is nested too deeply.") from None
-    except ValueError:
-        return  # the handler's own parse answers malformed JSON
+    except ValueError:  # includes UnicodeDecodeError
+        raise BadJson("The request body is not valid JSON. Check the brackets, quotes and commas.") from None
     _walk(parsed, 0, current_app.config.get("JSON_MAX_DEPTH", DEFAULT_JSON_MAX_DEPTH), "")
 
 

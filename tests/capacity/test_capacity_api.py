@@ -125,7 +125,7 @@ def test_hold_rejects_bad_bodies(api, setup, payload):
 def test_hold_errors(api, setup):
     a = api("hospital")
     w = setup["w"].id
-    _err(a.post("/api/v1/reservations", data="nope", content_type="application/json"), 422)
+    _err(a.post("/api/v1/reservations", data="nope", content_type="application/json"), 400, "BAD_REQUEST")
     _err(
         a.post("/api/v1/reservations", json={"product_code": "FDG", "window_id": 2**40, "dose_count": 1}), 404
     )

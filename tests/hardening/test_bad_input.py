@@ -72,6 +72,28 @@ def test_json_over_one_mib_is_413_before_parsing(api):
     _err(r, 413)
 
 
+@pytest.mark.parametrize(
+    ("user", "url"),
+    [
+        ("planner", "/api/v1/batches/"),
+        ("qcmanager", "/api/v1/qc/test-definitions"),
+        ("hospital", "/api/v1/reservations"),
+        ("admin", "/api/v1/products/"),
+    ],
+)
+@pytest.mark.parametrize("body", ['{"product_code": "FDG",', "nope", "{'single': 'quotes'}", b"\xff\xfe{"])
+def test_malformed_json_is_400_bad_request_everywhere(api, user, url, body):
+    """Issue 13 item 9: a body that is not JSON could not be read (400); JSON with wrong fields is 422."""
+    r = api(user).post(url, data=body, headers={"Content-Type": "application/json"})
+    _err(r, 400)
+    assert r.get_json()["code"] == "BAD_REQUEST"
+    assert "not valid JSON" in r.get_json()["userMessage"]
+
+
+def test_well_formed_json_with_wrong_fields_stays_422(api):
+    _err(api("planner").post("/api/v1/batches/", json={"product_code": 5}), 422)
+
+
 def test_json_nested_5000_deep_is_400(api):
     body = "[" * 5000 + "]" * 5000
     r = api("planner").post("/api/v1/batches/", data=body, headers={"Content-Type": "application/json"})

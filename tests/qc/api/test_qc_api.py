@@ -109,7 +109,8 @@ def test_test_definitions_list_filter_create_and_errors(api):
     dup = qm.post("/api/v1/qc/test-definitions", json=new)
     assert_error(dup, 422, "VALIDATION_ERROR")
     assert "code" in dup.get_json()["details"]["fields"]
-    assert_error(qm.post("/api/v1/qc/test-definitions", data="nope", content_type="application/json"), 422)
+    bad = qm.post("/api/v1/qc/test-definitions", data="nope", content_type="application/json")
+    assert_error(bad, 400, "BAD_REQUEST")
     ph_id = next(
         i["id"] for i in qm.get("/api/v1/qc/test-definitions").get_json()["items"] if i["code"] == "PH"
     )
