@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 _tab_providers: dict[str, Callable[[int, Any], dict[str, Any]]] = {}
-_count_providers: list[Callable[[int], dict[str, Any]]] = []
+_count_providers: list[Callable[[list[int]], dict[int, dict[str, Any]]]] = []
 _after_release_failure: list[Callable[[Any, str, Any], None]] = []
 
 
@@ -26,15 +26,20 @@ def tab_data(tab: str, batch_id: int, actor: Any) -> dict[str, Any] | None:
     return provider(batch_id, actor) if provider is not None else None
 
 
-def register_linked_counts(provider: Callable[[int], dict[str, Any]]) -> None:
-    """`provider(batch_id)` -> counts merged into the batch detail (dose units, shipments, orders)."""
+def register_linked_counts(provider: Callable[[list[int]], dict[int, dict[str, Any]]]) -> None:
+    """`provider(batch_ids)` -> per batch id, the counts merged into the batch's list item and detail
+    (dose units, shipments). It answers for a whole page of the list in one query, never one per row,
+    and returns an entry for every id asked."""
     _count_providers.append(provider)
 
 
-def linked_counts(batch_id: int) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
+def linked_counts(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
+    merged: dict[int, dict[str, Any]] = {batch_id: {} for batch_id in batch_ids}
+    if not batch_ids:
+        return merged
     for provider in _count_providers:
-        merged.update(provider(batch_id))
+        for batch_id, counts in provider(batch_ids).items():
+            merged[batch_id].update(counts)
     return merged
 
 

@@ -195,16 +195,19 @@ def list_batches(query: ListQuery, actor: Actor) -> dict[str, Any]:
         total = len(rows)  # the whole result is on this page: no count needed
     else:
         total = db.session.execute(select(func.count()).select_from(Batch).where(*conditions)).scalar_one()
-    links = order_links([r.id for r in rows], viewer)
+    ids = [r.id for r in rows]
+    links, extra = order_links(ids, viewer), extensions_hooks.linked_counts(ids)
     return {
-        "items": [_item(r, links) for r in rows],
+        "items": [_item(r, links, extra) for r in rows],
         "total": total,
         "page": query.page,
         "page_size": query.page_size,
     }
 
 
-def _item(r, links: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+def _item(
+    r, links: dict[int, dict[str, Any]] | None = None, extra: dict[int, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     owner = " ".join(p for p in (r.owner_first, r.owner_last) if p) or None
     return {
         "id": r.id,
@@ -236,7 +239,7 @@ def _item(r, links: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
         "created_at": r.created_at,
         "updated_at": r.updated_at,
         "version": r.version,
-        **linked_counts(r.id, links),
+        **linked_counts(r.id, links, extra),
     }
 
 
@@ -269,9 +272,14 @@ def order_links(batch_ids: list[int], viewer: Viewer) -> dict[int, dict[str, Any
     return out
 
 
-def linked_counts(batch_id: int, links: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
+def linked_counts(
+    batch_id: int,
+    links: dict[int, dict[str, Any]] | None = None,
+    extra: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Dose units, orders and shipments of a batch (dose units and shipments: zero until those
-    modules are wired in)."""
+    modules are wired in). `links` and `extra` are read for a whole page at once (`order_links`,
+    `extensions_hooks.linked_counts`): no query per row."""
     link = (links or {}).get(batch_id)
     return {
         "dose_units": {"planned": 0, "dispensed": 0, "packed": 0, "shipped": 0},
@@ -279,7 +287,7 @@ def linked_counts(batch_id: int, links: dict[int, dict[str, Any]] | None = None)
         "shipments_count": 0,
         "delivery_window": link["label"] if link else None,
         "delivery_window_start_at": link["start_at"] if link else None,
-    } | extensions_hooks.linked_counts(batch_id)
+    } | (extra or {}).get(batch_id, {})
 
 
 def batch_orders(batch_id: int, viewer: Viewer) -> list[dict[str, Any]]:
@@ -327,7 +335,7 @@ def batch_detail(batch_id: int, actor: Actor) -> dict[str, Any]:
     ).one_or_none()
     if row is None:
         raise NotFound("batch")
-    detail = _item(row, order_links([batch_id], viewer))
+    detail = _item(row, order_links([batch_id], viewer), extensions_hooks.linked_counts([batch_id]))
     ctx = batch_context(row)  # the row carries id, status and status_before_exception
     allowed = (
         []

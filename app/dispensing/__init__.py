@@ -20,10 +20,10 @@ def _materials_tab(batch_id: int, actor: Any) -> dict[str, Any]:
     return {"lots": materials.lots_of_batch(batch_id)}
 
 
-def _counts(batch_id: int) -> dict[str, Any]:
+def _counts(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
     from app.dispensing import queries
 
-    return queries.counts(batch_id)
+    return queries.counts_many(batch_ids)
 
 
 def register(appbuilder) -> None:

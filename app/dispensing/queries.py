@@ -165,13 +165,23 @@ def visible_dose(dose_id: int, actor: Actor) -> DoseUnit:
 
 def counts(batch_id: int) -> dict[str, Any]:
     """The journey's dose-unit progress: every live dose counts as planned, then each step reached."""
-    rows = dict(
-        db.session.execute(
-            select(DoseUnit.status, func.count())
-            .where(DoseUnit.batch_id == batch_id)
-            .group_by(DoseUnit.status)
-        ).all()
-    )
+    return counts_many([batch_id])[batch_id]
+
+
+def counts_many(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """`counts` for a page of batches in one query (the batch list shows them on every row)."""
+    by_batch: dict[int, dict[str, int]] = {batch_id: {} for batch_id in batch_ids}
+    if batch_ids:
+        for batch_id, status, n in db.session.execute(
+            select(DoseUnit.batch_id, DoseUnit.status, func.count())
+            .where(DoseUnit.batch_id.in_(batch_ids))
+            .group_by(DoseUnit.batch_id, DoseUnit.status)
+        ):
+            by_batch[batch_id][status] = n
+    return {batch_id: _progress(rows) for batch_id, rows in by_batch.items()}
+
+
+def _progress(rows: dict[str, int]) -> dict[str, Any]:
     shipped = rows.get("SHIPPED", 0) + rows.get("DELIVERED", 0)
     packed = rows.get("PACKED", 0) + shipped
     dispensed = rows.get("DISPENSED", 0) + packed

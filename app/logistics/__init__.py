@@ -15,10 +15,10 @@ def _logistics_tab(batch_id: int, actor: Any) -> dict[str, Any]:
     return queries.batch_shipments(batch_id, actor)
 
 
-def _counts(batch_id: int) -> dict[str, Any]:
+def _counts(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
     from app.logistics import queries
 
-    return queries.shipment_count(batch_id)
+    return queries.shipment_counts(batch_ids)
 
 
 def register(appbuilder) -> None:
