@@ -24,6 +24,7 @@ from wtforms import TimeField
 from wtforms.validators import DataRequired
 
 from app.capacity import admin, queries, service
+from app.capacity import domain as capacity_rules
 from app.capacity.models import (
     CalendarClosure,
     CalendarPattern,
@@ -301,6 +302,30 @@ def _closed_days(first: dt.date, last: dt.date) -> set[str]:
     return out
 
 
+def _cutoff_rule() -> tuple[int, dt.time] | None:
+    """The dispensing calendar's order cut-off (days before, local time), for greying windows out."""
+    cal = db.session.execute(
+        select(ResourceCalendar)
+        .where(
+            ResourceCalendar.is_active.is_(True), ResourceCalendar.resource_type == "DISPENSING_BOTTLENECK"
+        )
+        .order_by(ResourceCalendar.id)
+    ).scalar()
+    return (cal.cutoff_days_before, cal.cutoff_local_time) if cal else None
+
+
+def _booking_closed(w: dict[str, Any], cutoff: tuple[int, dt.time] | None, now: dt.datetime) -> str | None:
+    """Why a window can no longer be booked ("past", "orders closed"), or None while it can.
+    The service refuses such a booking anyway (WINDOW_CLOSED); the page just does not offer it."""
+    if w["start_at"] <= now:
+        return "past"
+    if cutoff is not None:
+        day = dt.date.fromisoformat(w["date"])
+        if now >= capacity_rules.booking_cutoff_at(day, w["timezone"], cutoff[0], cutoff[1]):
+            return "orders closed"
+    return None
+
+
 class BookCapacityView(BaseView):
     route_base = "/capacity"
     default_view = "book"
@@ -354,9 +379,14 @@ class BookCapacityView(BaseView):
         except DomainError:
             windows = queries.windows_between(days[0], days[-1], None)
         closed_days = _closed_days(days[0], days[-1])
+        cutoffs = _cutoff_rule()
+        now = dt.datetime.now(dt.UTC)
         by_day: dict[str, list[dict[str, Any]]] = {}
         for w in windows:
             w["fill"] = fill_class(w["remaining_minutes"], w["total_minutes"], w["closed"])
+            w["booking_closed"] = _booking_closed(w, cutoffs, now)
+            if w["booking_closed"]:
+                w["fill"] = "rp-cap-past"
             by_day.setdefault(w["date"], []).append(w)
         return {
             "view": view,

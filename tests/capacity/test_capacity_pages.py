@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
@@ -131,3 +132,14 @@ def test_generate_windows_page(client, app_ctx):
         "/capacity/generate/", data={"calendar_id": cal.id, "start_date": "2030-06-03", "days": "7"}
     )
     assert "1 windows and 0 slots created" in r.get_data(as_text=True)
+
+
+def test_past_and_cut_off_windows_are_shown_but_not_offered(client, app_ctx):
+    """A window that started, or whose order cut-off passed, is greyed out and cannot be picked."""
+    cal = f.calendar(cutoff_days=1, cutoff_time=dt.time(14, 0))
+    now = dt.datetime.now(dt.UTC)
+    past = f.window(cal, day=(now - dt.timedelta(days=2)).date())
+    login_page(client, "planner")
+    html = client.get(f"/capacity/book?month={past.local_date:%Y-%m}").get_data(as_text=True)
+    button = re.search(rf'<button[^>]*data-window="{past.id}"[^>]*>', html)
+    assert button and "disabled" in button.group(0) and "rp-cap-past" in button.group(0)
