@@ -19,8 +19,12 @@ from app.qc.outcome import value_text
 
 
 def number_text(result: BatchQcResult) -> str | None:
+    """The value as entered; a computed one (the half-life from two readings, stored to 6 decimals)
+    at the test's decimals, the figure the verdict compared (109.8, not 109.769666)."""
     if result.numeric_value is None:
         return None
+    if result.readings and result.decimal_places is not None:
+        return fmt_number(result.numeric_value, result.decimal_places)
     return fmt_number(result.numeric_value)
 
 

@@ -1,5 +1,6 @@
 /* Half-life calculator on the QC page: two timed readings -> T½ = Δt·ln2 / ln(A1/A2) in the test's unit.
-   The preview fills the result field; the server recomputes from the readings and keeps both. */
+   The preview fills the result field at the test's decimals (the figure the verdict compares); the
+   server recomputes from the readings and keeps both. */
 (function () {
   "use strict";
   var PER = { s: 1, min: 60, h: 3600, d: 86400 };
@@ -18,7 +19,7 @@
     var t = dt * Math.LN2 / Math.log(a1 / a2) / PER[unit];
     out.textContent = "T½ = " + t.toFixed(places) + " " + unit + " (Δt " + Math.round(dt) + " s; the server recomputes on UTC instants)";
     var field = document.getElementById("numeric_" + id);
-    if (field) { field.value = t.toFixed(Math.min(places + 2, 6)); field.dispatchEvent(new Event("input", { bubbles: true })); }
+    if (field) { field.value = t.toFixed(places); field.dispatchEvent(new Event("input", { bubbles: true })); }
   }
   document.querySelectorAll(".rp-qc-halflife").forEach(function (box) {
     box.addEventListener("input", function (e) { if (e.target.classList.contains("js-hl")) { update(box); } });

@@ -47,3 +47,20 @@ def test_identity_from_readings_of_the_wrong_nuclide_fails():
     )
     db.session.refresh(row)
     assert row.status == "FAIL" and "Out of range" in row.fail_reason
+
+
+def test_computed_half_life_is_shown_at_the_tests_decimals_typed_values_as_typed():
+    from app.qc.queries import result_dict
+
+    batch = make_batch("FDG")
+    rows = results_by_code(batch.id)
+    rnid, ph = rows["RNID"], rows["PH"]
+    qc.record_qc_result(
+        batch.id, rnid.id, {"readings": _readings(30, 1000 * 2 ** (-30 / 109.77))}, actor=actor("qc")
+    )
+    qc.record_qc_result(batch.id, ph.id, {"numeric_value": "6.25"}, actor=actor("qc"))
+    db.session.refresh(rnid)
+    db.session.refresh(ph)
+    assert len(f"{rnid.numeric_value:f}".split(".")[1]) == 6  # kept to 6 decimals
+    assert result_dict(rnid)["numeric_value"] == "109.8"  # shown at the test's 1 decimal
+    assert result_dict(ph)["numeric_value"] == "6.25"  # a typed value stays as the analyst typed it
