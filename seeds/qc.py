@@ -274,8 +274,19 @@ def line(code: str, rule_: dict[str, Any] | None = None, **kw: Any) -> dict[str,
 
 
 EUR_FDG = "Ph. Eur. 1325"
-EUR_PSMA = "Ph. Eur. 3044 (to verify against the current text)"
-EUR_NAF = "Ph. Eur. 2100 (to verify against the current text)"
+# Ga-68 PSMA-11 (Ph. Eur. 3044) and NaF (Ph. Eur. 2100): the monograph texts were not at hand when these
+# presets were checked (issue 13 item 6). Each value says what it was checked against instead:
+# - USP_NAF: USP monograph "Sodium Fluoride F 18 Injection" (half-life 105-115 min, 175/V endotoxins);
+# - GA68_SPEC: the published release specification of a 68Ga-DOTA peptide built on the Ph. Eur.
+#   requirements for 68Ga preparations (Pharmaceuticals 2021;14:575, Table 1: pH 4.0-8.0, half-life
+#   62-74 min, free/colloidal 68Ga <= 3 %, ethanol <= 10 % V/V, 68Ge <= 0.001 % after >= 48 h);
+# - SITE: the site's own choice (QC document section 5), stated as such.
+# Before the preset is activated for a product the QC Manager compares each line with the current
+# monograph text; where the monograph differs, the monograph wins.
+EUR_PSMA = "Ph. Eur. 3044 (text not checked here)"
+EUR_NAF = "Ph. Eur. 2100 (text not checked here)"
+USP_NAF = "USP Sodium Fluoride F 18 Injection"
+GA68_SPEC = "published 68Ga release specification per Ph. Eur. (Pharmaceuticals 2021;14:575, Table 1)"
 ENDOTOXIN_SOURCE = "Ph. Eur. 0125 / USP <85>: < 175/V EU/mL, V = max recommended dose volume (mL)"
 SITE = "site (QC document section 5)"
 
@@ -381,17 +392,30 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
     # Gallium (68Ga) PSMA-11 injection, Ph. Eur. 3044.
     "PSMA": [
         VISUAL_LINE,
-        line("PH", rule("RANGE", min_value=D("4.0"), max_value=D("8.0"), source=EUR_PSMA)),
-        line("RCP", rule("MIN", min_value=D("95"), source=EUR_PSMA), attachment_required=True),
-        line("RCP_TLC", rule("MAX", max_value=D("3"), source=EUR_PSMA + " (free and colloidal 68Ga)")),
-        # Ga-68 T½ 67.7 min ±5 % (site window; the monograph's own window to verify).
-        line("RNID", rule("RANGE", min_value=D("64.4"), max_value=D("71.2"), source=EUR_PSMA)),
-        line("ETHANOL", rule("MAX", max_value=D("10"), source=EUR_PSMA + " (ethanol, % v/v)")),
+        line("PH", rule("RANGE", min_value=D("4.0"), max_value=D("8.0"), source=GA68_SPEC + "; " + EUR_PSMA)),
+        # >= 95 % is the site's figure for PSMA-11 by HPLC (the cited 68Ga specification computes its
+        # own RCP differently, >= 91 % as (100 - free/colloidal) x HPLC fraction): SITE until checked.
+        line("RCP", rule("MIN", min_value=D("95"), source=SITE + "; " + EUR_PSMA), attachment_required=True),
+        line("RCP_TLC", rule("MAX", max_value=D("3"), source=GA68_SPEC + " (free and colloidal 68Ga, iTLC)")),
+        # Ga-68 T½ 67.7 min ±5 %: a window inside the 62-74 min of GA68_SPEC; the narrower window is
+        # the site's choice.
+        line(
+            "RNID",
+            rule(
+                "RANGE",
+                min_value=D("64.4"),
+                max_value=D("71.2"),
+                source=SITE + " (inside 62-74 min of " + GA68_SPEC + ")",
+            ),
+        ),
+        line("ETHANOL", rule("MAX", max_value=D("10"), source=GA68_SPEC + " (ethanol, % V/V)")),
         ENDOTOXIN_LINE,
         FILTER_LINE,
         line(
             "GE68_BREAKTHROUGH",
-            rule("MAX", max_value=D("0.001"), source=EUR_PSMA + " (68Ge, % of total radioactivity)"),
+            rule(
+                "MAX", max_value=D("0.001"), source=GA68_SPEC + " (68Ge, % of total radioactivity, >= 48 h)"
+            ),
             timing="AFTER_RELEASE",
         ),
         STERILITY_LINE,
@@ -399,18 +423,49 @@ PRESETS: dict[str, list[dict[str, Any]]] = {
     # Sodium fluoride (18F) injection, Ph. Eur. 2100.
     "NAF": [
         VISUAL_LINE,
-        line("PH", rule("RANGE", min_value=D("4.5"), max_value=D("8.0"), source=EUR_NAF)),
-        line("RCP", rule("MIN", min_value=D("95"), source=EUR_NAF + " ([18F]fluoride)")),
-        line("RNID", rule("RANGE", min_value=D("105"), max_value=D("115"), source=EUR_NAF + " (half-life)")),
+        # pH 4.5-8 is what the US product labelling of Sodium Fluoride F 18 Injection states; not
+        # checked against USP or Ph. Eur. 2100 text here.
+        line(
+            "PH",
+            rule(
+                "RANGE",
+                min_value=D("4.5"),
+                max_value=D("8.0"),
+                source=SITE + " (as US labelling); " + EUR_NAF,
+            ),
+        ),
+        # >= 95 % as [18F]fluoride: site figure, to compare with USP/Ph. Eur. 2100 before activation.
+        line("RCP", rule("MIN", min_value=D("95"), source=SITE + " ([18F]fluoride); " + EUR_NAF)),
+        line(
+            "RNID",
+            rule(
+                "RANGE",
+                min_value=D("105"),
+                max_value=D("115"),
+                source=USP_NAF + " (half-life, radionuclide identification A)",
+            ),
+        ),
         line(
             "RN_GAMMA",
-            rule("EQUAL", target_value=D("511"), tolerance=D("10"), source=EUR_NAF + " (0.511 MeV)"),
+            # 0.511 MeV annihilation photons (1.022 MeV sum peak) identify any positron emitter; the
+            # ±10 keV window is the site's spectrometer tolerance.
+            rule(
+                "EQUAL",
+                target_value=D("511"),
+                tolerance=D("10"),
+                source=SITE + " (0.511 MeV annihilation peak, ±10 keV)",
+            ),
         ),
         ENDOTOXIN_LINE,
         FILTER_LINE,
         line(
             "RNP",
-            rule("MIN", min_value=D("99.9"), source=EUR_NAF + " (radionuclidic purity)"),
+            # 99.9 % is the F-18 figure of Ph. Eur. 1325 (FDG); applied to NaF by the site until 2100 is checked.
+            rule(
+                "MIN",
+                min_value=D("99.9"),
+                source=SITE + " (as " + EUR_FDG + " radionuclidic purity); " + EUR_NAF,
+            ),
             timing="AFTER_RELEASE",
         ),
         STERILITY_LINE,
