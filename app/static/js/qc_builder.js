@@ -10,12 +10,18 @@
   var body = document.getElementById("qc-lines-body");
   var dirty = false;
   var editing = null;
-  var NUMERIC_RULES = ["MIN", "MAX", "RANGE", "EQUAL"];
+  var NUMERIC_RULES = ["MIN", "MAX", "GT", "LT", "RANGE", "EQUAL"];
+  var PER_VOLUME_RULES = ["MAX", "LT"];  // a per-mL limit from a per-dose amount is an upper limit
+  var LOWER_RULES = ["MIN", "GT", "RANGE"], UPPER_RULES = ["MAX", "LT", "RANGE"];
+  var dialog = document.getElementById("criteria-dialog");
+  var maxVolume = dialog ? Number(dialog.getAttribute("data-max-volume") || "NaN") : NaN;
   var TIGHT_UNITS = ["%", "°C", "°"];
   var RULE_HELP = {
     "": "Analysts record a result and choose Pass or Fail themselves.",
     MIN: "Pass when the reported value is at least the minimum (e.g. RCP ≥95%).",
-    MAX: "Pass when the reported value is at most the maximum (e.g. endotoxin ≤175 EU/V).",
+    MAX: "Pass when the reported value is at most the maximum (e.g. Kryptofix ≤ 2.2 mg/V per volume).",
+    GT: "Pass when the reported value is strictly above the minimum (e.g. > 90%).",
+    LT: "Pass when the reported value is strictly below the maximum (e.g. endotoxins < 175/V EU/mL per volume).",
     RANGE: "Pass when the reported value lies between the limits, inclusive (e.g. pH 4.5–8.5).",
     EQUAL: "Pass when the reported value is within the tolerance of the target (e.g. 511 ± 10 keV).",
     PASS_FAIL_ONLY: "Analysts choose Pass or Fail against the text you write.",
@@ -49,12 +55,35 @@
     if (!unit) { return n; }
     return TIGHT_UNITS.indexOf(unit) >= 0 ? n + unit : n + " " + unit;
   }
-  function criteriaText(rule, unit) {
+  // Mirrors rules.per_volume_limit / _per_volume_text: "< 175/15 mL = 11.7 EU/mL".
+  function perVolumeText(rule, unit, places) {
+    var sign = rule.rule_type === "LT" ? "<" : "≤";
+    var perMl = (unit || "").replace("/V", "/mL") || "per mL";
+    var number = fmtNumber(rule.max_value);
+    var max = Number(rule.max_value);
+    if (!(maxVolume > 0) || rule.max_value === null || rule.max_value === "" || isNaN(max)) {
+      return sign + " " + number + "/V " + perMl + " (V = maximum dose volume, mL)";
+    }
+    var p = (places === null || places === undefined) ? 6 : places;
+    var limit = max / maxVolume;
+    var shown = (Math.sign(limit) * Math.round(Math.abs(limit) * Math.pow(10, p) + 1e-9) / Math.pow(10, p)).toFixed(p);
+    if (places === null || places === undefined) { shown = fmtNumber(shown); }
+    return sign + " " + number + "/" + fmtNumber(String(maxVolume)) + " mL = " + withUnit(shown, perMl);
+  }
+  function roundingNote(places) {
+    if (places === null || places === undefined || places === "") { return ""; }
+    if (+places === 0) { return " (result rounded to a whole number)"; }
+    return " (result rounded to " + places + " decimal" + (+places === 1 ? "" : "s") + ")";
+  }
+  function criteriaText(rule, unit, places) {
     if (!rule || !rule.rule_type) { return "Record result"; }
     var t = rule.rule_type;
+    if (rule.per_volume && PER_VOLUME_RULES.indexOf(t) >= 0) { return perVolumeText(rule, unit, places); }
     if (t === "RANGE") { return withUnit(fmtNumber(rule.min_value) + "–" + fmtNumber(rule.max_value), unit); }
     if (t === "MIN") { return "≥" + withUnit(fmtNumber(rule.min_value), unit); }
     if (t === "MAX") { return "≤" + withUnit(fmtNumber(rule.max_value), unit); }
+    if (t === "GT") { return "> " + withUnit(fmtNumber(rule.min_value), unit); }
+    if (t === "LT") { return "< " + withUnit(fmtNumber(rule.max_value), unit); }
     if (t === "EQUAL") {
       var tol = fmtNumber(rule.tolerance);
       if (tol && tol !== "0") { return withUnit(fmtNumber(rule.target_value) + " ± " + tol, unit); }
@@ -64,10 +93,11 @@
     return (rule.text_criteria_en || "").trim() || "See specification";
   }
   function display(line) {
-    var generated = criteriaText(line.rule, line.unit);
-    var shown = line.criteria_text_override_en || generated;
-    var range = (line.criteria_text_override_en && line.rule && NUMERIC_RULES.indexOf(line.rule.rule_type) >= 0)
-      ? "Range: " + generated : "";
+    var numeric = !!(line.rule && NUMERIC_RULES.indexOf(line.rule.rule_type) >= 0);
+    var generated = criteriaText(line.rule, line.unit, line.decimal_places);
+    var note = numeric ? roundingNote(line.decimal_places) : "";
+    var shown = line.criteria_text_override_en || (generated + note);
+    var range = (line.criteria_text_override_en && numeric) ? "Range: " + generated : "";
     return { text: shown, range: range };
   }
   function alertText(line) {
@@ -231,6 +261,7 @@
   var F = {
     type: $("#cb-rule-type"), min: $("#cb-min"), max: $("#cb-max"), target: $("#cb-target"),
     tol: $("#cb-tolerance"), amin: $("#cb-alert-min"), amax: $("#cb-alert-max"), fail: $("#cb-fail-outside"),
+    perv: $("#cb-per-volume"),
     ten: $("#cb-text-en"), tar: $("#cb-text-ar"), oen: $("#cb-override-en"), oar: $("#cb-override-ar"),
     def: $("#cb-default"), manual: $("#cb-manual")
   };
@@ -241,15 +272,16 @@
     var numeric = NUMERIC_RULES.indexOf(t) >= 0;
     return {
       rule_type: t,
-      min_value: numeric && (t === "MIN" || t === "RANGE") ? val(F.min) : null,
-      max_value: numeric && (t === "MAX" || t === "RANGE") ? val(F.max) : null,
+      min_value: LOWER_RULES.indexOf(t) >= 0 ? val(F.min) : null,
+      max_value: UPPER_RULES.indexOf(t) >= 0 ? val(F.max) : null,
       target_value: t === "EQUAL" ? val(F.target) : null,
       tolerance: t === "EQUAL" ? val(F.tol) : null,
-      alert_min: numeric && t !== "MAX" ? val(F.amin) : null,
-      alert_max: numeric && t !== "MIN" ? val(F.amax) : null,
+      alert_min: numeric && t !== "MAX" && t !== "LT" ? val(F.amin) : null,
+      alert_max: numeric && t !== "MIN" && t !== "GT" ? val(F.amax) : null,
       text_criteria_en: numeric ? null : val(F.ten),
       text_criteria_ar: numeric ? null : val(F.tar),
-      fail_if_outside: F.fail.prop("checked")
+      fail_if_outside: F.fail.prop("checked"),
+      per_volume: PER_VOLUME_RULES.indexOf(t) >= 0 && F.perv.prop("checked")
     };
   }
   function showFor(type) {
@@ -281,6 +313,7 @@
     F.target.val(fmtNumber(r.target_value)); F.tol.val(fmtNumber(r.tolerance));
     F.amin.val(fmtNumber(r.alert_min)); F.amax.val(fmtNumber(r.alert_max));
     F.fail.prop("checked", r.fail_if_outside !== false);
+    F.perv.prop("checked", !!r.per_volume);
     F.ten.val(r.text_criteria_en || ""); F.tar.val(r.text_criteria_ar || "");
     F.oen.val(line.criteria_text_override_en || ""); F.oar.val(line.criteria_text_override_ar || "");
     F.def.val(line.default_result_value || ""); F.manual.prop("checked", !!line.allow_manual_pass_fail);
@@ -300,8 +333,13 @@
     }
     if (rule.rule_type === "RANGE" && (num(rule.min_value) === null || num(rule.max_value) === null)) { return "A range needs a minimum and a maximum."; }
     if (rule.rule_type === "RANGE" && num(rule.min_value) > num(rule.max_value)) { return "The maximum is below the minimum."; }
-    if (rule.rule_type === "MIN" && num(rule.min_value) === null) { return "Enter the minimum."; }
-    if (rule.rule_type === "MAX" && num(rule.max_value) === null) { return "Enter the maximum."; }
+    if ((rule.rule_type === "MIN" || rule.rule_type === "GT") && num(rule.min_value) === null) { return "Enter the minimum."; }
+    if ((rule.rule_type === "MAX" || rule.rule_type === "LT") && num(rule.max_value) === null) { return "Enter the maximum."; }
+    if (rule.per_volume && !(maxVolume > 0)) {
+      return "This limit is per dose volume, but " + (dialog.getAttribute("data-product") || "the product") +
+        " has no maximum volume (mL). Enter it on the product first, or untick “Per volume”.";
+    }
+    if (rule.per_volume && !(num(rule.max_value) > 0)) { return "A per-volume limit must be above zero."; }
     if (rule.rule_type === "EQUAL" && num(rule.target_value) === null) { return "Enter the target value."; }
     if (rule.rule_type === "CUSTOM_TEXT" && !rule.text_criteria_en) { return "Write the criterion text."; }
     return null;
