@@ -131,7 +131,8 @@ def verify(conn: Any, upgrade_entry: Any | None) -> list[Problem]:
             while seal is not None and seal.row_id < row.id:
                 first = note(
                     Problem(
-                        seal.entry_id, f"{table} {seal.row_id}, sealed by entry {seal.entry_id}, was deleted."
+                        seal.entry_id,
+                        f"Entry {seal.entry_id}: {table} {seal.row_id}, sealed by this entry, was deleted.",
                     ),
                     first,
                 )
@@ -141,7 +142,7 @@ def verify(conn: Any, upgrade_entry: Any | None) -> list[Problem]:
                     first = note(
                         Problem(
                             seal.entry_id,
-                            f"{table} {row.id} was altered after entry {seal.entry_id} sealed it.",
+                            f"Entry {seal.entry_id}: {table} {row.id} was altered after this entry sealed it.",
                         ),
                         first,
                     )
@@ -161,7 +162,8 @@ def verify(conn: Any, upgrade_entry: Any | None) -> list[Problem]:
         while seal is not None:
             first = note(
                 Problem(
-                    seal.entry_id, f"{table} {seal.row_id}, sealed by entry {seal.entry_id}, was deleted."
+                    seal.entry_id,
+                    f"Entry {seal.entry_id}: {table} {seal.row_id}, sealed by this entry, was deleted.",
                 ),
                 first,
             )
@@ -171,8 +173,8 @@ def verify(conn: Any, upgrade_entry: Any | None) -> list[Problem]:
             first = note(
                 Problem(
                     entry,
-                    f"{table} rows up to id {floor['max_id']}, sealed together by entry "
-                    f"{entry}, were changed ({floor['count']} rows then, {count} now).",
+                    f"Entry {entry}: {table} rows up to id {floor['max_id']}, sealed together by this "
+                    f"entry, were changed ({floor['count']} rows then, {count} now).",
                 ),
                 first,
             )
