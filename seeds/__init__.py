@@ -13,10 +13,12 @@ def run_seeds(demo: bool = True) -> dict[str, int]:
     summary.update(master_data.seed())
     from seeds import qc
 
-    summary.update(qc.seed())
+    with _set_up_time(demo):
+        summary.update(qc.seed())
     from seeds import release
 
-    summary.update(release.seed())
+    with _set_up_time(demo):
+        summary.update(release.seed())
     if demo:
         from seeds import capacity
 
@@ -34,3 +36,15 @@ def run_seeds(demo: bool = True) -> dict[str, int]:
 
         summary.update(dispensing.seed())  # after the orders seed (its own orders when none)
     return summary
+
+
+def _set_up_time(demo: bool):
+    """The demo's set-up (QC templates approved, QP rights granted) is dated before its first day."""
+    from contextlib import nullcontext
+
+    if not demo:
+        return nullcontext()
+    from app.core import clock
+    from seeds.demo_batches import story_start
+
+    return clock.frozen(story_start())

@@ -7,10 +7,12 @@ NaF at 06:30). Every move goes through `app.batches.service`, QC through the QC 
 `run_batch_qc` and QP decisions through `app.release.service` with the QP's e-signature, so the
 timelines, QC sessions and signatures are the same records a real day leaves.
 
-Times: batch events are stamped with the story's times (`batches.recorded_at`); audit rows, QC
-result rows and signatures keep the real time the seed ran, as an auditor would expect of seeded
-data. "Today" is the site's current day from 07:00 on (before that, yesterday), so no event lies
-in the future. Idempotent: nothing is done once any batch exists.
+Times: every record of a step carries the step's time: `batches.recorded_at` freezes the
+application clock (`app.core.clock`), so batch events, audit rows, QC samples, results and reviews,
+OOS cases, e-signatures and dispositions are written at the story's site-local time, and a QP's
+signature is the instant of the release it signs. "Today" is the site's current day from 07:00 on
+(before that, yesterday), so no event lies in the future. Idempotent: nothing is done once any
+batch exists.
 """
 
 from __future__ import annotations
@@ -35,6 +37,17 @@ def _people() -> dict[str, object]:
         u: actor_from_user(sm.find_user(username=u))
         for u in ("planner", "prod", "qc", "qcreview", "qcmanager", "qp", "disp", "logi")
     }
+
+
+def story_today() -> dt.date:
+    """The demo's "today": the site's current day from 07:00 on, before that yesterday."""
+    local_now = dt.datetime.now(ZoneInfo(current_app.config["SITE_TIMEZONE"]))
+    return local_now.date() if local_now.hour >= 7 else local_now.date() - dt.timedelta(days=1)
+
+
+def story_start() -> dt.datetime:
+    """Set-up time of the demo (templates approved, QP rights granted): 08:00 the day before its first day."""
+    return _Day(ZoneInfo(current_app.config["SITE_TIMEZONE"]), story_today()).at(-4, "08:00")
 
 
 class _Day:
@@ -150,9 +163,7 @@ def seed() -> dict[str, int]:
     if db.session.execute(select(Batch.id).limit(1)).first():
         return {"demo_batches": 0}
     tz = ZoneInfo(current_app.config["SITE_TIMEZONE"])
-    local_now = dt.datetime.now(tz)
-    today = local_now.date() if local_now.hour >= 7 else local_now.date() - dt.timedelta(days=1)
-    clock, p = _Day(tz, today), _people()
+    clock, p = _Day(tz, story_today()), _people()
     hospitals = ("KFSH", "KAMC", "KSUMC")
 
     # Two days ago: a routine FDG run, closed.

@@ -639,6 +639,7 @@ def run_batch_qc(
     sm = current_app.appbuilder.sm
     who = actor_from_user(sm.find_user(username=analyst))
     boss = actor_from_user(sm.find_user(username=reviewer))
+    take_samples(batch_id, actor=who)
     _, session = qc.get_session(batch_id)
     for result in list(session.results):
         if result.timing != "BEFORE_RELEASE" or result.status != "PENDING":
@@ -662,6 +663,28 @@ def run_batch_qc(
             if result.timing == "AFTER_RELEASE" and result.status == "PENDING":
                 qc.record_qc_result(batch_id, result.id, passing_entry(result), actor=who)
     return qc.get_session(batch_id)[1].status
+
+
+def take_samples(batch_id: int, *, actor: Any) -> int:
+    """Record one sample of each kind the batch's QC tests are measured on (none already recorded)."""
+    from app.qc import samples as qc_samples
+    from app.qc import service as qc
+    from app.qc.domain import samples as sample_rules
+
+    _, session = qc.get_session(batch_id)
+    have = {s.sample_type for s in qc.batch_samples(batch_id)}
+    needed = {sample_rules.sample_type_for(r.test_code) for r in session.results}
+    notes = {
+        "RELEASE_TESTING": "1.0 mL drawn into a shielded vial after the final filter.",
+        "ENDOTOXIN": "0.1 mL into a pyrogen-free tube for the LAL test.",
+        "STERILITY": "0.5 mL aseptically into culture media (read after 14 days).",
+    }
+    taken = 0
+    for kind in ("RELEASE_TESTING", "ENDOTOXIN", "STERILITY"):
+        if kind in needed and kind not in have:
+            qc_samples.record_sample(batch_id, kind, note=notes[kind], actor=actor)
+            taken += 1
+    return taken
 
 
 def _failing_entry(result: Any) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """QP release rights for the demo QP: every active product (runs for demo and tests alike).
 
 Idempotent: a product the QP already holds a live grant for (or had revoked by an admin) is left
-alone. The grant is written by the System actor with an audit row.
+alone. The grant is written by the System actor with an audit row, at the clock's time (the demo seed
+sets it to the morning before its first day).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.audit import service as audit
+from app.core import clock
 from app.core.actor import SYSTEM
 from app.core.extensions import db
 from app.masterdata.models import Product
@@ -39,6 +41,7 @@ def seed() -> dict[str, int]:
                 product_id=product.id,
                 granted_by_name="System (seed)",
                 note="Demo QP: authorised for every product",
+                granted_at=clock.stamp(),  # the demo's first day when the demo seed runs
             )
             db.session.add(grant)
             db.session.flush()

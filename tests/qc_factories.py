@@ -35,8 +35,9 @@ def actor(username: str) -> Actor:
     return actor_from_user(current_app.appbuilder.sm.find_user(username=username))
 
 
-def make_batch(product_code: str = "FDG", *, to: str = "QC_PENDING"):
-    """A batch of the product, moved through production by the right roles to QC_PENDING."""
+def make_batch(product_code: str = "FDG", *, to: str = "QC_PENDING", samples: bool = True):
+    """A batch of the product, moved through production by the right roles to QC_PENDING, with one
+    QC sample of each kind its tests need (unless `samples=False`)."""
     from app.batches import service as batches
 
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=1)
@@ -50,6 +51,10 @@ def make_batch(product_code: str = "FDG", *, to: str = "QC_PENDING"):
     batches.transition_batch(
         batch.id, "PRODUCTION_COMPLETE", actor("prod"), metadata={"actual_yield_mbq": "150000"}
     )
+    if samples:
+        from seeds.qc import take_samples
+
+        take_samples(batch.id, actor=actor("qc"))
     return batch
 
 

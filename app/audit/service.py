@@ -19,6 +19,7 @@ from sqlalchemy import insert, select, text
 
 from app.audit import anchors, chain, coverage
 from app.audit.models import AuditLog, AuditVerification
+from app.core import clock
 from app.core.actor import SYSTEM, Actor, current_actor
 from app.core.extensions import db
 from app.core.tracing import client_ip, current_trace_id
@@ -128,7 +129,8 @@ def _defaults(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _insert(session: Any, key: bytes, values: dict[str, Any], entry_id: int, prev_hash: str | None) -> int:
-    row = {**values, "id": entry_id, "occurred_at": dt.datetime.now(dt.UTC), "prev_hash": prev_hash}
+    # app.core.clock: the real time, or the story's time while the demo seed tells a past day
+    row = {**values, "id": entry_id, "occurred_at": clock.now(), "prev_hash": prev_hash}
     row["hash"] = chain.row_hmac(key, row)
     row["hash_alg"] = chain.HMAC_ALG
     session.connection().execute(_INSERT, row)

@@ -16,10 +16,7 @@ their own transactions.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,6 +35,7 @@ from app.batches.domain import flow as batch_flow
 from app.batches.domain.states import STATES, label
 from app.batches.models import EVENT_TYPES, Batch, BatchEvent, BatchNumberCounter, Deviation, batch_customer
 from app.batches.notify import notify_after_move
+from app.core import clock
 from app.core.actor import SYSTEM, Actor
 from app.core.domain import DomainError, NotFound, ValidationFailed
 from app.core.extensions import db
@@ -45,26 +43,20 @@ from app.core.tracing import current_trace_id
 from app.masterdata.models import Customer, Product, Site
 from app.security.models import ESignature
 
+
 # --- seeding past days ------------------------------------------------------------------------
-_history_clock: ContextVar[Iterator[dt.datetime] | None] = ContextVar("batch_history_clock", default=None)
-
-
 @contextmanager
 def recorded_at(start: dt.datetime, step: dt.timedelta = dt.timedelta(seconds=30)):
-    """For seeding past days only (seeds/demo_batches.py): batch events written inside the block
-    are stamped start, start + step, ... instead of the database clock, and the batch's own times
-    follow. Requests never use it; audit rows always keep the real time they were written."""
-    times = (start + i * step for i in itertools.count())
-    token = _history_clock.set(times)
-    try:
+    """For seeding past days only (seeds, test factories): batch events written inside the block
+    are stamped start, start + step, ... instead of the database clock, the batch's own times follow,
+    and every other record written meanwhile (audit rows, signatures, QC records) carries the time of
+    the event it goes with (`app.core.clock.frozen`). Requests never use it."""
+    with clock.frozen(start, step):
         yield
-    finally:
-        _history_clock.reset(token)
 
 
 def _history_time() -> dt.datetime | None:
-    clock = _history_clock.get()
-    return next(clock) if clock is not None else None
+    return clock.tick()
 
 
 # --- create ------------------------------------------------------------------------------------
@@ -80,11 +72,15 @@ def create_batch(
     owner_id: int | None = None,
     customer_codes: tuple[str, ...] = (),
     note: str | None = None,
+    commit: bool = True,
 ) -> Batch:
     """Plan a batch (status PLANNED) with its number, creation event, audit row and QC session.
 
     Rule: the batch number is product code + site-local day of the planned start + a sequence
     (FDG-20261122-01), taken from an atomic counter so concurrent creations never collide.
+    With `commit=False` it is one step of the caller's act (the planner's batch plan): it only
+    flushes, and a failure leaves the rollback to the caller, so a failed act leaves no batch,
+    number or audit row behind.
     """
     try:
         product = inputs.active(Product, code=product_code, what="product")
@@ -138,9 +134,13 @@ def create_batch(
             "Batch", batch.id, "CREATE", after=audit.snapshot(batch), reason=inputs.note(note), actor=actor
         )
         qc_hooks.on_batch_created(batch)
-        db.session.commit()
+        if commit:
+            db.session.commit()
+        else:
+            db.session.flush()
     except Exception:
-        db.session.rollback()
+        if commit:
+            db.session.rollback()
         raise
     return batch
 

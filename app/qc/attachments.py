@@ -29,6 +29,7 @@ from typing import IO, Any
 from flask import current_app
 
 from app.audit import service as audit
+from app.core import clock
 from app.core.actor import Actor, current_actor
 from app.core.domain import DomainError, NotFound
 from app.core.extensions import db
@@ -197,6 +198,7 @@ def store_attachment(
             mime_type=MIME[stored.kind],
             uploaded_by_user_id=actor.user_id,
             uploaded_by_name=actor.printed_name,
+            uploaded_at=clock.stamp(),
         )
         db.session.add(item)
         result.attachments_count = (result.attachments_count or 0) + 1

@@ -336,8 +336,11 @@ class BatchQcResult(Model):
     # Half-life identity from two timed dose-calibrator readings: {"readings": [{"at", "mbq"}, ...],
     # "half_life_s": ...}; the numeric value is the half-life computed from them.
     readings = Column(JSONB, nullable=True)
+    # The sample the value was measured on (2-cyclotron 1.4 TestResult.sampleId); NULL until one is named.
+    sample_id = Column(Integer, ForeignKey("batch_qc_sample.id"), nullable=True, index=True)
 
     session = relationship("BatchQcSession", back_populates="results")
+    sample = relationship("BatchQcSample")
 
     __table_args__ = (
         CheckConstraint(_in("status", RESULT_STATUSES), name="ck_batch_qc_result_status"),

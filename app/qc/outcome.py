@@ -18,9 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.audit import service as audit
+from app.core import clock
 from app.core.actor import Actor
 from app.core.extensions import db
 from app.notifications.service import notify, notify_event
@@ -82,7 +83,7 @@ def after_result(batch: Any, session: BatchQcSession, result: BatchQcResult, kin
     db.session.flush()
     if session.status == "NOT_STARTED":
         session.status = flow.fire(session.status, "start", _facts(session))
-        session.started_at = func.now()
+        session.started_at = clock.stamp()
         session.analyst_user_id = actor.user_id
         session.analyst_name = actor.printed_name
         audit.record("BatchQcSession", session.id, "START", after={"status": session.status}, actor=actor)
@@ -183,7 +184,7 @@ def _after_release_progress(batch: Any, session: BatchQcSession, result: BatchQc
 
 def _close(batch: Any, session: BatchQcSession, actor: Actor) -> None:
     session.status = flow.fire(session.status, "close", _facts(session))
-    session.closed_at = func.now()
+    session.closed_at = clock.stamp()
     audit.record("BatchQcSession", session.id, "CLOSE", after={"status": session.status}, actor=actor)
     _event(batch, "After-release QC Complete", actor, note="All after-release tests passed.")
 
@@ -293,6 +294,7 @@ def _open_oos(
             )[:2000],
             opened_by_user_id=actor.user_id,
             opened_by_name=actor.printed_name,
+            opened_at=clock.stamp(),
         )
         db.session.add(case)
         db.session.flush()

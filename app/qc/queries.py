@@ -9,9 +9,11 @@ from sqlalchemy import select
 from app.audit.service import jsonable
 from app.core.actor import Actor
 from app.core.extensions import db
+from app.core.web import fmt_local
 from app.qc import attachments as qc_attachments
 from app.qc import samples as qc_samples
 from app.qc import service as qc
+from app.qc.domain import samples as sample_rules
 from app.qc.domain import session_flow as flow
 from app.qc.domain.rules import STATUS_LABELS, fmt_number
 from app.qc.models import BatchQcResult, BatchQcResultValue, BatchQcSession, OosCase
@@ -26,6 +28,11 @@ def number_text(result: BatchQcResult) -> str | None:
     if result.readings and result.decimal_places is not None:
         return fmt_number(result.numeric_value, result.decimal_places)
     return fmt_number(result.numeric_value)
+
+
+def sample_text(sample: Any) -> str:
+    """'Endotoxin sample #12, taken 03:20 AST' (the name analysts and reports use)."""
+    return f"{qc_samples.SAMPLE_LABELS[sample.sample_type]} sample #{sample.id}, taken {fmt_local(sample.taken_at)}"
 
 
 def result_dict(
@@ -66,6 +73,10 @@ def result_dict(
         "entered_by": result.entered_by_name,
         "entered_at": jsonable(result.entered_at),
         "attachments_count": result.attachments_count,
+        # the sample it was measured on (2-cyclotron 1.4) and the kind of sample the test needs
+        "sample_id": result.sample_id,
+        "sample": sample_text(result.sample) if result.sample_id else None,
+        "sample_type_needed": sample_rules.sample_type_for(result.test_code),
     }
     if attachments is not None and batch_id is not None:
         out["attachments"] = [qc_attachments.as_dict(a, batch_id) for a in attachments]

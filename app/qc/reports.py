@@ -21,8 +21,9 @@ from app.core.extensions import db
 from app.core.web import site_tz, to_local
 from app.masterdata.models import Product
 from app.qc.domain.session_flow import STATUS_LABELS
-from app.qc.models import BatchQcResult, BatchQcSession, OosCase
+from app.qc.models import BatchQcResult, BatchQcSample, BatchQcSession, OosCase
 from app.qc.outcome import value_text
+from app.qc.samples import SAMPLE_LABELS
 
 MAX_ROWS = 5000
 WORKLIST_STATES = ("NOT_STARTED", "IN_PROGRESS", "WAITING_REVIEW")
@@ -158,10 +159,11 @@ def _result_conditions(f: ReportFilter) -> list:
 def results(f: ReportFilter) -> list[dict[str, Any]]:
     """QC results by product and batch (entered values only), newest batch first."""
     rows = db.session.execute(
-        select(BatchQcResult, Batch.batch_no, Product.code, Batch.id)
+        select(BatchQcResult, Batch.batch_no, Product.code, Batch.id, BatchQcSample)
         .join(BatchQcSession, BatchQcSession.id == BatchQcResult.session_id)
         .join(Batch, Batch.id == BatchQcSession.batch_id)
         .join(Product, Product.id == BatchQcSession.product_id)
+        .outerjoin(BatchQcSample, BatchQcSample.id == BatchQcResult.sample_id)
         .where(*_result_conditions(f))
         .order_by(Product.code, Batch.batch_no.desc(), BatchQcResult.display_order)
         .limit(MAX_ROWS)
@@ -181,9 +183,19 @@ def results(f: ReportFilter) -> list[dict[str, Any]]:
             "entered_by": r.entered_by_name or "",
             "entered_at": to_local(r.entered_at),
             "timing": "After release" if r.timing == "AFTER_RELEASE" else "Before release",
+            "sample": _sample_words(sample),
         }
-        for r, batch_no, code, batch_id in rows
+        for r, batch_no, code, batch_id, sample in rows
     ]
+
+
+def _sample_words(sample: BatchQcSample | None) -> str:
+    """'Endotoxin #12, taken 22 Nov 03:20' (site-local), or that no sample was named."""
+    if sample is None:
+        return "Not named"
+    taken = to_local(sample.taken_at)
+    when = taken.strftime("%d %b %H:%M") if taken is not None else ""
+    return f"{SAMPLE_LABELS[sample.sample_type]} #{sample.id}, taken {when}"
 
 
 def rates(f: ReportFilter) -> list[dict[str, Any]]:
@@ -274,6 +286,7 @@ REPORTS = {
             ("fail_reason", "Fail reason"),
             ("alert", "Alert"),
             ("timing", "Timing"),
+            ("sample", "Sample"),
             ("entered_by", "Entered by"),
             ("entered_at", "Entered at"),
         ],

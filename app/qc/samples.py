@@ -17,9 +17,11 @@ from sqlalchemy import select
 from app.audit import service as audit
 from app.audit.service import jsonable
 from app.batches.domain.states import label
+from app.core import clock
 from app.core.actor import Actor, current_actor
 from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
+from app.core.lengths import NOTE_MAX, text_input
 from app.core.web import fmt_local
 from app.qc import service as qc
 from app.qc.models import SAMPLE_TYPES, BatchQcSample
@@ -64,7 +66,7 @@ def record_sample(
 ) -> BatchQcSample:
     """Record one sample drawn from the batch (see the module rules); commits."""
     actor = actor or current_actor()
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     sample_type = str(sample_type or "").strip().upper()
     if sample_type not in SAMPLE_TYPES:
         raise ValidationFailed(
@@ -82,7 +84,7 @@ def record_sample(
         raise ValidationFailed(
             "The sample time is before production started.", {"taken_at": "before production"}
         )
-    note = (str(note).strip()[:2000] or None) if note else None
+    note = text_input(note, "note", limit=NOTE_MAX)  # too long: 422, never cut (issue 14)
     sample = BatchQcSample(
         batch_id=batch.id,
         session_id=session.id,
@@ -91,6 +93,7 @@ def record_sample(
         taken_by_user_id=actor.user_id,
         taken_by_name=actor.printed_name,
         note=note,
+        recorded_at=clock.stamp(),
     )
     db.session.add(sample)
     db.session.flush()

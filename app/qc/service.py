@@ -21,17 +21,20 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.audit import service as audit
+from app.core import clock
 from app.core.actor import Actor, current_actor
 from app.core.domain import DomainError, NotFound
 from app.core.extensions import db
+from app.core.lengths import NOTE_MAX, text_input
 from app.core.tracing import current_trace_id
 from app.qc import template_queries as qc_template_queries
+from app.qc.domain import samples as sample_rules
 from app.qc.domain import session_flow as flow
 from app.qc.domain.rules import Entry, ResultSpec, evaluate, to_decimal
-from app.qc.models import BatchQcResult, BatchQcResultValue, BatchQcSession, ProductQcTemplate
+from app.qc.models import BatchQcResult, BatchQcResultValue, BatchQcSample, BatchQcSession, ProductQcTemplate
 from app.qc.tx import atomic
 
 QC_ENTRY_BATCH_STATES = ("QC_PENDING", "QC_IN_PROGRESS")
@@ -256,12 +259,12 @@ def _entry_from(data: Mapping[str, Any], result: BatchQcResult) -> Entry:
         raise DomainError("VALIDATION_ERROR", "Send the result as an object.", 422)
     numeric = to_decimal(data.get("numeric_value")) if "numeric_value" in data else result.numeric_value
     text = data.get("text_value", result.text_value)
-    text = None if text is None else str(text).strip()[:500] or None
+    text = text_input(text, "text_value", limit=500)  # too long: 422, never cut (issue 14)
     choice = data.get("pass_fail_value", result.pass_fail_value)
     choice = None if choice in (None, "") else str(choice).strip().upper()
     not_applicable = bool(data.get("not_applicable"))
     reason = data.get("reason")
-    reason = None if reason is None else str(reason).strip()[:2000] or None
+    reason = text_input(reason, "reason", limit=NOTE_MAX)
     if result.result_type == "PASS_FAIL" and (
         data.get("numeric_value") not in (None, "") or data.get("text_value")
     ):
@@ -370,8 +373,9 @@ def _record_one(
             "QC_REQUIRED_TEST", f"{result.test_name_en} is required: it cannot be marked N/A.", 409
         )
     verdict = evaluate(spec_of(result), entry)
+    sample_id = _sample_for(batch, result, data)
     if _same(result, entry, verdict.status):
-        return False
+        return _name_sample(batch, result, sample_id, entry.reason, actor)
     first = result.value_version == 0
     only_verdict_added = (
         not first
@@ -410,9 +414,10 @@ def _record_one(
     result.needs_verdict = verdict.needs_verdict
     result.value_version += 1
     result.readings = readings
+    result.sample_id = sample_id
     result.entered_by_user_id = actor.user_id
     result.entered_by_name = actor.printed_name
-    result.entered_at = func.now()
+    result.entered_at = clock.stamp()
     db.session.add(
         BatchQcResultValue(
             result_id=result.id,
@@ -430,6 +435,7 @@ def _record_one(
             entered_by_user_id=actor.user_id,
             entered_by_name=actor.printed_name,
             entered_by_role=_role(actor),
+            entered_at=clock.stamp(),
             trace_id=current_trace_id(),
         )
     )
@@ -448,6 +454,7 @@ def _record_one(
             "batch_id": batch.id,
             "test": result.test_code,
             "version": result.value_version,
+            "sample_id": result.sample_id,
         },
         reason=entry.reason,
         actor=actor,
@@ -456,6 +463,125 @@ def _record_one(
 
     qc_outcome.after_result(batch, session, result, kind, actor)
     return True
+
+
+def batch_samples(batch_id: int) -> list[BatchQcSample]:
+    return list(
+        db.session.execute(
+            select(BatchQcSample).where(BatchQcSample.batch_id == batch_id).order_by(BatchQcSample.taken_at)
+        ).scalars()
+    )
+
+
+def _sample_for(batch: Any, result: BatchQcResult, data: Mapping[str, Any]) -> int | None:
+    """The sample this value was measured on: the one named (`sample_id`), else the one already
+    linked, else the only recorded sample of the test's type (None while there is none or several)."""
+    named = data.get("sample_id") if isinstance(data, Mapping) else None
+    if named in (None, ""):
+        if result.sample_id is not None:
+            return result.sample_id
+        return sample_rules.automatic(result.test_code, batch_samples(batch.id))
+    sample = db.session.get(BatchQcSample, named) if str(named).isdigit() else None
+    if sample is None or sample.batch_id != batch.id:
+        raise DomainError(
+            "VALIDATION_ERROR",
+            "That sample was not taken from this batch.",
+            422,
+            {"fields": {"sample_id": "not a sample of this batch"}},
+        )
+    if not sample_rules.suitable(result.test_code, sample.sample_type):
+        from app.qc.samples import SAMPLE_LABELS
+
+        wanted = SAMPLE_LABELS[sample_rules.sample_type_for(result.test_code)].lower()
+        raise DomainError(
+            "VALIDATION_ERROR",
+            f"{result.test_name_en} is measured on {_a(wanted + ' sample')}, not on "
+            f"{_a(SAMPLE_LABELS[sample.sample_type].lower() + ' sample')}.",
+            422,
+            {"fields": {"sample_id": "wrong sample type"}},
+        )
+    return sample.id
+
+
+def _name_sample(batch: Any, result: BatchQcResult, sample_id: int | None, reason: str | None, actor: Actor) -> bool:
+    """The value stays; only the sample it was measured on is named (or, with a reason, corrected)."""
+    if sample_id == result.sample_id or result.value_version == 0:
+        return False
+    if result.sample_id is not None and not reason:
+        raise DomainError(
+            "REASON_REQUIRED",
+            f"{result.test_name_en} already names its sample: give a reason for changing it.",
+            422,
+            {"fields": {"reason": "required to change the sample"}},
+        )
+    before = {"sample_id": result.sample_id}
+    result.sample_id = sample_id
+    audit.record(
+        "BatchQcResult",
+        result.id,
+        "NAME_SAMPLE",
+        before=before,
+        after={"sample_id": sample_id, "batch_id": batch.id, "test": result.test_code},
+        reason=reason,
+        actor=actor,
+    )
+    return True
+
+
+def sample_refusal(batch_id: int, session: BatchQcSession) -> tuple[DomainError | None, dict[int, int]]:
+    """What stops submission for want of samples (None when nothing), and the samples that would be
+    linked automatically: {result id: the only sample of its type}."""
+    from app.qc.samples import SAMPLE_LABELS
+
+    recorded = batch_samples(batch_id)
+    missing: dict[str, list[str]] = {}
+    unnamed: list[str] = []
+    automatic: dict[int, int] = {}
+    for r in session.results:
+        if r.timing != "BEFORE_RELEASE" or r.status == "NOT_APPLICABLE" or r.sample_id is not None:
+            continue
+        found = sample_rules.candidates(r.test_code, recorded)
+        if not found:
+            missing.setdefault(sample_rules.sample_type_for(r.test_code), []).append(r.test_name_en)
+        elif len(found) > 1:
+            unnamed.append(r.test_name_en)
+        else:
+            automatic[r.id] = found[0].id
+    if missing:
+        kinds = " and ".join(_a(f"{SAMPLE_LABELS[k].lower()} sample") for k in missing)
+        names = [t for found_names in missing.values() for t in found_names]
+        tests = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+        return DomainError(
+            "SAMPLE_REQUIRED",
+            f"Record {kinds} before submitting QC: each result names the sample it was measured on ({tests}).",
+            409,
+            {"missing_sample_types": sorted(missing)},
+        ), automatic
+    if unnamed:
+        return DomainError(
+            "SAMPLE_REQUIRED",
+            "Several samples of the same kind were recorded: choose the sample for "
+            + ", ".join(unnamed[:5])
+            + (" ..." if len(unnamed) > 5 else "")
+            + " before submitting.",
+            409,
+        ), automatic
+    return None, automatic
+
+
+def _a(words: str) -> str:
+    return ("an " if words[:1] in "aeiou" else "a ") + words
+
+
+def link_samples(batch: Any, session: BatchQcSession) -> None:
+    """Before submission every before-release result names its sample: the only one of its type is
+    taken; none recorded, or several without a choice, refuse the submission (SAMPLE_REQUIRED)."""
+    refusal, automatic = sample_refusal(batch.id, session)
+    if refusal is not None:
+        raise refusal
+    for r in session.results:
+        if r.id in automatic and r.value_version > 0:
+            r.sample_id = automatic[r.id]
 
 
 def _value_snapshot(result: BatchQcResult) -> dict[str, Any]:
@@ -531,16 +657,25 @@ def submit_session(batch_id: int, *, actor: Actor | None = None, note: str | Non
     """The analyst completes QC: WAITING_REVIEW with the reviewer step, else passed/failed directly."""
     actor = actor or current_actor()
     batch, session = lock_session(batch_id)
+    link_samples(batch, session)
     trigger = "submit_for_review" if session.review_required else "complete"
     session.status = flow.fire(session.status, trigger, facts(session))
-    session.completed_at = func.now()
+    session.completed_at = clock.stamp()
     session.analyst_user_id = session.analyst_user_id or actor.user_id
     session.analyst_name = session.analyst_name or actor.printed_name
     if note:
-        session.notes = str(note).strip()[:2000]
+        session.notes = text_input(note, "note", limit=NOTE_MAX)
     db.session.flush()
     audit.record(
-        "BatchQcSession", session.id, "SUBMIT", after={"status": session.status}, reason=note, actor=actor
+        "BatchQcSession",
+        session.id,
+        "SUBMIT",
+        after={
+            "status": session.status,
+            "samples": {r.test_code: r.sample_id for r in session.results if r.sample_id is not None},
+        },
+        reason=note,
+        actor=actor,
     )
     from app.qc import outcome as qc_outcome
 
@@ -590,7 +725,7 @@ def review_session(
             422,
             {"fields": {"decision": "APPROVE, REJECT or RETURN"}},
         )
-    note = (str(note).strip()[:2000] or None) if note is not None else None
+    note = text_input(note, "note", limit=NOTE_MAX)
     if decision in ("REJECT", "RETURN") and not note:
         raise DomainError(
             "NOTE_REQUIRED",
@@ -611,7 +746,7 @@ def review_session(
     if decision != "RETURN":
         session.reviewed_by_user_id = actor.user_id
         session.reviewed_by_name = actor.printed_name
-        session.reviewed_at = func.now()
+        session.reviewed_at = clock.stamp()
     session.review_decision = decision
     session.review_note = note
     db.session.flush()

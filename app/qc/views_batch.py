@@ -24,10 +24,11 @@ from app.qc import attachments as qc_attachments
 from app.qc import queries as qc_read
 from app.qc import samples as qc_samples
 from app.qc import service as qc
+from app.qc.domain import samples as sample_rules
 from app.qc.domain import session_flow as flow
 from app.qc.domain.rules import STATUS_LABELS, Entry, evaluate, to_decimal
 
-ROW_KEYS = ("numeric", "text", "pf", "reason", "na")
+ROW_KEYS = ("numeric", "text", "pf", "reason", "na", "sample")
 
 
 def _row_data(form: Any, rid: int) -> dict[str, Any] | None:
@@ -44,6 +45,8 @@ def _row_data(form: Any, rid: int) -> dict[str, Any] | None:
         data["pass_fail_value"] = form.get(f"pf_{rid}") or None
     if form.get(f"na_{rid}"):
         data["not_applicable"] = True
+    if form.get(f"sample_{rid}", "").strip():
+        data["sample_id"] = form.get(f"sample_{rid}").strip()
     if form.get(f"reason_{rid}", "").strip():
         data["reason"] = form.get(f"reason_{rid}").strip()
     # The half-life calculator: two timed readings; the service computes T½ and keeps both readings.
@@ -169,6 +172,15 @@ class QcBatchView(BaseView):
         submit_block = None
         if session.status in flow.OPEN_STATES and trigger not in flow.allowed_triggers(session.status, facts):
             submit_block = flow.refusal(session.status, trigger, facts).user_message
+        elif session.status in flow.OPEN_STATES:
+            no_sample, _ = qc.sample_refusal(batch.id, session)
+            submit_block = no_sample.user_message if no_sample is not None else None
+        recorded = qc_samples.samples(batch.id)
+        for row in view["results"]:  # the samples each row may name (a choice only when there are several)
+            row["sample_choices"] = [
+                {"id": s.id, "text": qc_read.sample_text(s)}
+                for s in sample_rules.candidates(row["test_code"], recorded)
+            ]
         approve_block = None
         if reviewing and "approve" not in view["allowed_actions"]:
             approve_block = flow.refusal(session.status, "approve", facts).user_message
@@ -189,12 +201,12 @@ class QcBatchView(BaseView):
             is_manager=actor.has_role("QC Manager"),
             batch_status_label=batch_state_label(batch.status),
             sample_labels=qc_samples.SAMPLE_LABELS,
-            samples=qc_samples.samples(batch.id),
+            samples=recorded,
             can_sample="can_enter" in perms and batch.status not in qc.NOT_YET_PRODUCED,
             now_local=to_local(dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M"),
             submit_block=submit_block,
             approve_block=approve_block,
-            timeline=timeline(session, history, qc_samples.samples(batch.id)),
+            timeline=timeline(session, history, recorded),
             attachments_json=_json({str(r["id"]): r.get("attachments", []) for r in view["results"]}),
             history_json=_json(
                 [

@@ -33,6 +33,7 @@ from sqlalchemy import and_, func, select, text
 from werkzeug.security import check_password_hash
 
 from app.audit import service as audit
+from app.core import clock
 from app.core.actor import Actor, actor_from_user
 from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
@@ -99,7 +100,7 @@ def _settings() -> tuple[int, dt.timedelta]:
 
 def current_lock_state(user_id: int, now: dt.datetime | None = None) -> LockState:
     """The signing lock state of a user at `now` (for pages that want to warn before asking)."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     max_failures, window = _settings()
     last_success = db.session.execute(
         select(func.max(ESignature.signed_at)).where(ESignature.signer_id == user_id)
@@ -153,7 +154,7 @@ def sign(
         raise DomainError("SIGNATURE_NOT_ALLOWED", "Only a signed-in person can sign.", 403)
     if not isinstance(password, str) or is_null_password(password):
         raise ValidationFailed("Enter your password to sign.", {"password": ["Required."]})
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     comment = (comment or "").strip() or None
     user = db.session.get(current_app.appbuilder.sm.user_model, actor.user_id)  # type: ignore[attr-defined]
     if user is None or not user.is_active:
@@ -177,7 +178,7 @@ def sign(
         comment=comment,
         content_sha256=content_sha256(content),
         trace_id=current_trace_id(),
-        signed_at=func.clock_timestamp(),  # the database clock at the moment of signing
+        signed_at=clock.stamp(),  # the database clock at the moment of signing (a story's while seeding)
     )
     db.session.add(signature)
     db.session.flush()

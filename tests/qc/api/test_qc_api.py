@@ -316,7 +316,7 @@ def test_docx_and_png_accepted_and_download_follows_batch_visibility(api, rcp_ro
 
 
 def test_samples_through_the_api(api):
-    batch = make_batch()
+    batch = make_batch(samples=False)
     analyst = api("qc")
     r = analyst.post(
         f"/api/v1/batches/{batch.id}/qc-samples", json={"sample_type": "STERILITY", "note": "2 vials"}
