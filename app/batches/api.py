@@ -127,7 +127,11 @@ class BatchApi(ApiErrorsMixin, BaseApi):
     def get_list(self):
         """Batches matching the filters (see app/batches/filters.py for every parameter)."""
         query = parse_list_args(request.args)
-        return json_response(200, queries.list_batches(query, current_actor()))
+        actor = current_actor()
+        result = queries.list_batches(query, actor)
+        if queries.viewer_for(actor).restricted:  # hospitals: no staff names (issue 14)
+            result["items"] = [{**item, "owner": None} for item in result["items"]]
+        return json_response(200, result)
 
     @expose("/metrics", methods=["GET"])
     @protect(allow_browser_login=True)

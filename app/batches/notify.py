@@ -55,8 +55,10 @@ def notify_after_move(batch: Batch, source: str, dest: str, actor: Actor, note: 
     body = f"{batch.batch_no}: {label(source)} → {label(dest)} by {actor.printed_name}."
     if note:
         body += f"\n\n{note}"
-    user_ids: list[int] = []
-    if dest == "DISPATCHED":  # the hospitals waiting for the doses
+    notify(kind, title.format(no=batch.batch_no), body, roles=roles, entity_type="Batch", entity_id=batch.id)
+    if dest == "DISPATCHED":  # the hospitals waiting for the doses: plain words, no names or notes
+        from app.batches.customer_view import MILESTONES
+
         user_ids = list(
             db.session.execute(
                 select(CustomerUser.user_id)
@@ -64,12 +66,13 @@ def notify_after_move(batch: Batch, source: str, dest: str, actor: Actor, note: 
                 .where(batch_customer.c.batch_id == batch.id)
             ).scalars()
         )
-    notify(
-        kind,
-        title.format(no=batch.batch_no),
-        body,
-        roles=roles,
-        user_ids=user_ids,
-        entity_type="Batch",
-        entity_id=batch.id,
-    )
+        if user_ids:
+            words = MILESTONES["DISPATCHED"][1]
+            notify(
+                kind,
+                title.format(no=batch.batch_no),
+                f"{batch.batch_no}: {words}",
+                user_ids=user_ids,
+                entity_type="Batch",
+                entity_id=batch.id,
+            )

@@ -90,7 +90,7 @@ class ReleaseBatchApi(ApiErrorsMixin, BaseApi):
         actor = current_actor()
         batch = batch_queries.get_visible(pk, actor)
         if batch_queries.viewer_for(actor).restricted:
-            latest = release_review.latest_release(pk)
+            latest = coa.customer_release(release_review.latest_release(pk))
             return self.response(200, release=to_json(latest), batch_no=batch.batch_no)
         return self.response(200, **to_json(release_review.review(batch, actor)))
 

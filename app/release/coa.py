@@ -137,6 +137,26 @@ def render_html(data: dict[str, Any]) -> str:
     return render_template("release/coa.html", coa=data, site_timezone=current_app.config["SITE_TIMEZONE"])
 
 
+LAB = "Quality control laboratory"
+
+
+def customer_release(release: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The certifying signature as a hospital sees it: the QP who signed (a certificate names its
+    signer), without the QP's internal comment."""
+    if release is None:
+        return None
+    signature = {**(release.get("signature") or {}), "comment": None}
+    return {**release, "signature": signature, "comment": None}
+
+
+def customer_copy(data: dict[str, Any]) -> dict[str, Any]:
+    """The certificate for a hospital (issue 14): results and the QP's certification, without the
+    analysts' and reviewers' names or the QP's internal comment."""
+    results = [{**r, "entered_by": None} for r in data["results"]]
+    qc = {**data["qc"], "analyst": LAB, "reviewer": LAB}
+    return {**data, "results": results, "qc": qc, "release": customer_release(data["release"])}
+
+
 def render_pdf(batch_id: int, actor: Actor) -> tuple[bytes, str]:
     """(PDF bytes, file name) for a batch this person may see."""
     from weasyprint import HTML
@@ -144,5 +164,7 @@ def render_pdf(batch_id: int, actor: Actor) -> tuple[bytes, str]:
     batch = batch_queries.get_visible(batch_id, actor)
     check_may_download(batch, actor)
     data = coa_data(batch)
+    if batch_queries.viewer_for(actor).restricted:
+        data = customer_copy(data)
     pdf = HTML(string=render_html(data), base_url=current_app.root_path).write_pdf()
     return pdf, f"CoA-{batch.batch_no}.pdf"
