@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import jsonify, make_response
@@ -88,6 +89,13 @@ class ApiErrorsMixin:
     def response_500(self, message: Any = None) -> Response:
         return error_response(500)
 
+    def add_api_spec(self, api_spec: Any) -> None:
+        """FAB's spec plus what its docstring parser leaves out (issue 14): every path parameter of
+        every operation (integers within PostgreSQL's range where the route says `<int:...>`) and a
+        JSON request body for each POST/PUT/PATCH that does not describe its own."""
+        super().add_api_spec(api_spec)  # type: ignore[misc]
+        complete_api_spec(self, api_spec)
+
 
 def _friendly_422(text: str | None) -> str:
     if not text:
@@ -99,3 +107,40 @@ def _friendly_422(text: str | None) -> str:
     if "foreign key" in lowered or "violates" in lowered or "integrity" in lowered:
         return "This change conflicts with related records."
     return "Some fields are not valid."
+
+
+_PATH_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+INT32_MAX = 2**31 - 1
+
+
+def complete_api_spec(api: Any, api_spec: Any) -> None:
+    paths = api_spec._paths
+    for attr_name in dir(api):
+        attr = getattr(api, attr_name, None)
+        for url, methods in getattr(attr, "_urls", ()):
+            if attr_name in api.exclude_route_methods:
+                continue
+            if api.include_route_methods is not None and attr_name not in api.include_route_methods:
+                continue
+            path = api.path_helper(path=url, operations={})
+            converters = {name: conv for conv, name in _PATH_ARG.findall(url)}
+            for method in methods:
+                op = paths.get(path, {}).get(method.lower())
+                if op is None:
+                    continue
+                params = op.setdefault("parameters", [])
+                have = {p.get("name") for p in params if p.get("in") == "path"}
+                for name, conv in converters.items():
+                    if name in have:
+                        continue
+                    schema: dict[str, Any] = {"type": "string", "minLength": 1}
+                    if conv == "int":
+                        schema = {"type": "integer", "minimum": 0, "maximum": INT32_MAX}
+                    params.append({"in": "path", "name": name, "required": True, "schema": schema})
+                if method in ("POST", "PUT", "PATCH") and "requestBody" not in op:
+                    op["requestBody"] = {
+                        "required": False,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                if not params:
+                    op.pop("parameters")

@@ -17,6 +17,7 @@ One `before_request` check for every page and API, so no handler has to remember
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -28,6 +29,7 @@ INT32_MAX = 2**31 - 1
 DEFAULT_JSON_MAX_BYTES = 1024 * 1024
 DEFAULT_JSON_MAX_DEPTH = 64
 _PAGE_KEYS = ("page", "page_size")
+FLOAT_MAX = 1e300
 
 
 class BadJson(DomainError):
@@ -100,6 +102,20 @@ def _walk(value: Any, depth: int, limit: int, path: str) -> None:
             _walk(item, depth + 1, limit, path)
 
 
+def _float(text: str) -> float:
+    """A JSON number a float cannot hold (1e-400 reads as 0.0, 1e400 as infinity) is refused: it
+    would be stored as another value than the one sent."""
+    value = float(text)
+    mantissa = text.lower().split("e")[0]
+    if math.isinf(value) or (value == 0.0 and any(c in "123456789" for c in mantissa)):
+        raise ValidationFailed(
+            f"The number {text[:40]} is outside what can be stored: send a value between "
+            f"-{FLOAT_MAX:.0e} and {FLOAT_MAX:.0e} with at most 15 significant digits.",
+            {"body": [f"Number out of range: {text[:40]}"]},
+        )
+    return value
+
+
 def check_json_body() -> None:
     limit = current_app.config.get("JSON_MAX_BYTES", DEFAULT_JSON_MAX_BYTES)
     if request.content_length is not None and request.content_length > limit:
@@ -109,7 +125,7 @@ def check_json_body() -> None:
     if not raw:
         return
     try:
-        parsed = json.loads(raw)
+        parsed = json.loads(raw, parse_float=_float)
     except RecursionError:
         raise BadJson("The JSON body is nested too deeply.") from None
     except ValueError:  # includes UnicodeDecodeError

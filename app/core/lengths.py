@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 
 from app.core.domain import ValidationFailed
 
+# Free-text notes and reasons (Text columns): long enough for any real explanation; longer is refused.
+NOTE_MAX = 2000
+
 
 def too_long(field: str, limit: int) -> ValidationFailed:
     return ValidationFailed(
@@ -28,6 +31,8 @@ def text_input(value: Any, field: str, *, limit: int | None = None) -> str | Non
     """A client's free text: None/"" -> None, a string stripped, anything else 422."""
     if value is None:
         return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)  # a number typed into a text field is its text
     if not isinstance(value, str):
         raise ValidationFailed(f"{field} must be text.", {field: ["Not text."]})
     value = value.strip()

@@ -2,7 +2,8 @@
 
 Rules enforced here, for pages and API alike:
 - unique keys (product code, nuclide symbol, ...) are checked before writing: 422 with field details;
-- GMP-critical records (Product, Nuclide, Customer) need a reason for every change, and are never
+- GMP-relevant records (Product, Nuclide, Customer, Site, HotCell, Supplier) need a reason for every
+  change; Product, Nuclide and Customer are never
   deleted (batches, orders, labels and the audit trail refer to them): they are retired by
   unticking Active;
 - other records are deleted only when nothing refers to them;
@@ -30,7 +31,8 @@ from app.masterdata.domain import MASTERDATA_MEANING, critical_changes
 from app.masterdata.models import Customer, CustomerUser, Product
 from app.security import esign
 
-REASON_REQUIRED = frozenset({"Product", "Nuclide", "Customer"})
+# Every change of these needs a reason (issue 14: sites, hot cells and suppliers too).
+REASON_REQUIRED = frozenset({"Product", "Nuclide", "Customer", "Site", "HotCell", "Supplier"})
 NEVER_DELETED = frozenset({"Product", "Nuclide", "Customer"})
 
 LABELS = {

@@ -226,13 +226,18 @@ class SiteModelView(MasterDataView):
         "timezone": "Time zone",
         "address": "Address",
         "active": "Active",
+        s.REASON_FIELD: "Reason for change",
     }
     list_columns = ["code", "name", "timezone", "active"]
-    show_columns = add_columns = edit_columns = ["code", "name", "timezone", "address", "active"]
+    show_columns = add_columns = ["code", "name", "timezone", "address", "active"]
+    edit_columns = [*add_columns, s.REASON_FIELD]
     search_columns = ["code", "name", "active"]
     base_order = ("code", "asc")
     formatters_columns = {"active": s.fmt_active, "name": s.fmt_auto}
-    add_form_extra_fields = edit_form_extra_fields = {"timezone": s.timezone_field()}
+    add_form_extra_fields = {"timezone": s.timezone_field()}
+    reason_required = True
+    edit_notice = "Sites and their time zone decide every local time on batch records and labels."
+    edit_form_extra_fields = {**add_form_extra_fields, s.REASON_FIELD: s.reason_field()}
 
 
 class HotCellModelView(MasterDataView):
@@ -246,13 +251,18 @@ class HotCellModelView(MasterDataView):
         "name": "Name",
         "module_type": "Synthesis module",
         "active": "Active",
+        s.REASON_FIELD: "Reason for change",
     }
     list_columns = ["site", "code", "name", "module_type", "active"]
-    show_columns = add_columns = edit_columns = list_columns
+    show_columns = add_columns = list_columns
+    edit_columns = [*list_columns, s.REASON_FIELD]
     search_columns = ["site", "code", "name", "module_type", "active"]
     base_order = ("code", "asc")
     description_columns = {"module_type": "e.g. GE FASTlab 2, Trasis AllInOne."}
     formatters_columns = {"active": s.fmt_active}
+    reason_required = True
+    edit_notice = "Hot cells are named on batch records."
+    edit_form_extra_fields = {s.REASON_FIELD: s.reason_field()}
 
 
 class SupplierModelView(MasterDataView):
@@ -260,12 +270,21 @@ class SupplierModelView(MasterDataView):
     datamodel = SQLAInterface(Supplier)
     class_permission_name = "Supplier"
     list_title, show_title, add_title, edit_title = "Suppliers", "Supplier", "Add supplier", "Edit supplier"
-    label_columns = {"name": "Name", "approved": "Approved", "contact_email": "Contact e-mail"}
-    list_columns = show_columns = add_columns = edit_columns = ["name", "approved", "contact_email"]
+    label_columns = {
+        "name": "Name",
+        "approved": "Approved",
+        "contact_email": "Contact e-mail",
+        s.REASON_FIELD: "Reason for change",
+    }
+    list_columns = show_columns = add_columns = ["name", "approved", "contact_email"]
+    edit_columns = [*add_columns, s.REASON_FIELD]
     search_columns = ["name", "approved"]
     base_order = ("name", "asc")
     description_columns = {"approved": "Only lots from approved suppliers may be released for use."}
     formatters_columns = {"approved": s.fmt_yes_no}
+    reason_required = True
+    edit_notice = "Supplier approval decides which material lots may be used."
+    edit_form_extra_fields = {s.REASON_FIELD: s.reason_field()}
 
 
 class MaterialModelView(MasterDataView):

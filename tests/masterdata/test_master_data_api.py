@@ -219,9 +219,13 @@ def test_nuclide_half_life_change_needs_reason(api, db_session):
     assert r.status_code == 422 and r.get_json()["code"] == "REASON_REQUIRED"
 
 
-def test_site_update_needs_no_reason_but_is_audited(api, db_session):
+def test_site_update_needs_a_reason_and_is_audited(api, db_session):
     sid = _id(db_session, Site, code="RUH")
     r = api("admin").put(f"/api/v1/sites/{sid}", json={"address": "Second Industrial City, Riyadh"})
+    assert r.status_code == 422 and r.get_json()["code"] == "REASON_REQUIRED"  # issue 14
+    r = api("admin").put(
+        f"/api/v1/sites/{sid}", json={"address": "Second Industrial City, Riyadh", "reason": "Moved"}
+    )
     assert r.status_code == 200, r.get_json()
     row = _last_audit(db_session, "Site", sid)
     assert row.action == "UPDATE" and row.after["address"] == "Second Industrial City, Riyadh"

@@ -120,12 +120,12 @@ def test_customer_role_gets_403_pages_and_no_master_data_write_links(client, db_
     assert "/customers/list/" not in html and "/products/add" not in html
 
 
-def test_edit_form_asks_for_a_reason_on_gmp_records_only(client, db_session):
+def test_edit_form_asks_for_a_reason_on_gmp_records(client, db_session):
     login_page(client, "admin")
     fdg = _product(db_session, "FDG")
     assert "Reason for change" in client.get(f"/products/edit/{fdg.id}").get_data(as_text=True)
-    site = db_session.execute(select(Site)).scalars().first()
-    assert "Reason for change" not in client.get(f"/sites/edit/{site.id}").get_data(as_text=True)
+    site = db_session.execute(select(Site)).scalars().first()  # sites too since issue 14
+    assert "Reason for change" in client.get(f"/sites/edit/{site.id}").get_data(as_text=True)
 
 
 def test_product_edit_without_reason_is_refused_and_writes_nothing(client, db_session):

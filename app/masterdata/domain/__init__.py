@@ -21,6 +21,11 @@ MATERIAL_KINDS = ("PRECURSOR", "TARGET_MATERIAL", "CASSETTE", "KIT", "REAGENT", 
 PRODUCT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 NUCLIDE_SYMBOL = re.compile(r"^[A-Z][a-z]?-\d{1,3}m?$")  # F-18, Tc-99m, Lu-177
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Codes of sites, hot cells, customers and materials (issue 14): letters, digits and . _ / - (spaces
+# only inside), never empty, never a control character.
+RECORD_CODE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9 ._/-]*[A-Za-z0-9])?$")
+CODED = frozenset({"Site", "HotCell", "Customer", "Material"})
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 # Licence expiry within this many days is flagged on pages and in the order validation queue.
 LICENCE_WARNING_DAYS = 30
@@ -143,9 +148,26 @@ VALIDATORS = {
 }
 
 
+def _text_errors(entity: str, values: Mapping[str, Any]) -> Errors:
+    """No control characters in any text (tabs and line breaks only in multi-line fields); codes
+    follow RECORD_CODE."""
+    errors: Errors = {}
+    for field, value in values.items():
+        if isinstance(value, str) and CONTROL.search(value):
+            _add(errors, field, "Remove the control character: only printable text is kept.")
+    if entity in CODED and "code" in values and "code" not in errors:
+        code = values.get("code")
+        if not isinstance(code, str) or not RECORD_CODE.match(code):
+            _add(errors, "code", "Use letters, digits, dots, hyphens or slashes (no empty code).")
+    return errors
+
+
 def validate(entity: str, values: Mapping[str, Any]) -> Errors:
     check = VALIDATORS.get(entity)
-    return check(values) if check else {}
+    errors = _text_errors(entity, values)
+    for field, messages in (check(values) if check else {}).items():
+        errors.setdefault(field, []).extend(messages)
+    return errors
 
 
 def licence_status(expiry: dt.date | None, today: dt.date) -> tuple[str, int | None]:

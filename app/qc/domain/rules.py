@@ -109,6 +109,12 @@ class Verdict:
 # --- numbers -------------------------------------------------------------------------------------
 
 
+# The largest magnitude a QC result may have (the column holds 12 integer digits; no reading of this
+# laboratory comes near a billion in its unit, so larger is a typing error, not a measurement).
+MEASUREMENT_MAX = Decimal("999999999.999999")
+MEASUREMENT_MAX_TEXT = "999,999,999.999999"
+
+
 def to_decimal(value: object, field_name: str = "numeric_value") -> Decimal | None:
     """Parse user input into a finite Decimal; None/"" is None. Bad input is a 422, never a 500."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -121,12 +127,22 @@ def to_decimal(value: object, field_name: str = "numeric_value") -> Decimal | No
         raise _invalid_number(field_name) from None
     if not number.is_finite():
         raise _invalid_number(field_name)
-    if abs(number) >= Decimal("1e12"):
-        raise DomainError(
-            "VALIDATION_ERROR", "The number is too large.", 422, {"fields": {field_name: "too large"}}
-        )
     exponent = number.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
+    too_fine = isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES
+    if abs(number) > MEASUREMENT_MAX or (too_fine and abs(number) < Decimal(1).scaleb(-MAX_DECIMAL_PLACES)):
+        # No instrument reads 99999999999 or 1e-400: refused with the range a result can hold.
+        raise DomainError(
+            "VALIDATION_ERROR",
+            f"{number:.6g} is outside what a measurement can be: enter a value from "
+            f"-{MEASUREMENT_MAX_TEXT} to {MEASUREMENT_MAX_TEXT} with at most {MAX_DECIMAL_PLACES} decimals.",
+            422,
+            {
+                "fields": {field_name: f"between -{MEASUREMENT_MAX_TEXT} and {MEASUREMENT_MAX_TEXT}"},
+                "min": str(-MEASUREMENT_MAX),
+                "max": str(MEASUREMENT_MAX),
+            },
+        )
+    if too_fine:
         # Stored with 6 decimals: a longer input would be judged on one value and stored as another.
         raise DomainError(
             "VALIDATION_ERROR",
