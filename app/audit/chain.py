@@ -111,7 +111,9 @@ def _normalise(value: Any) -> Any:
 
 def canonical(row: dict[str, Any]) -> bytes:
     """One stable byte string per row: JSON with sorted keys, so JSONB's key order does not matter."""
-    values = [_iso(row[f]) if f == "occurred_at" else _normalise(row[f]) for f in FIELDS]
+    values = [row[f] for f in FIELDS]
+    values[1] = _iso(values[1])  # occurred_at
+    values[8], values[9] = _normalise(values[8]), _normalise(values[9])  # before, after (JSONB)
     return json.dumps([HMAC_ALG, *values], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
