@@ -29,8 +29,10 @@ def tab_data(tab: str, batch_id: int, actor: Any) -> dict[str, Any] | None:
 def register_linked_counts(provider: Callable[[list[int]], dict[int, dict[str, Any]]]) -> None:
     """`provider(batch_ids)` -> per batch id, the counts merged into the batch's list item and detail
     (dose units, shipments). It answers for a whole page of the list in one query, never one per row,
-    and returns an entry for every id asked."""
-    _count_providers.append(provider)
+    and returns an entry for every id asked. Registering the same provider again (a second app in the
+    same process, as tests do) keeps one: each count is read once."""
+    if provider not in _count_providers:
+        _count_providers.append(provider)
 
 
 def linked_counts(batch_ids: list[int]) -> dict[int, dict[str, Any]]:

@@ -430,14 +430,16 @@ def deviation_dict(d: Deviation) -> dict[str, Any]:
 
 
 # --- the timeline ------------------------------------------------------------------------------
-def batch_events(batch_id: int, actor: Actor) -> list[dict[str, Any]]:
-    """Every event of a visible batch, oldest first; metadata and trace ids for internal roles only."""
+def batch_events(batch_id: int, actor: Actor, *, visible_checked: bool = False) -> list[dict[str, Any]]:
+    """Every event of a visible batch, oldest first; metadata and trace ids for internal roles only.
+    `visible_checked`: the caller has just read this batch for this person (the journey page, after
+    `batch_detail`), so the 404 check is not asked again."""
     viewer = viewer_for(actor)
     visible = _visible(viewer)
-    if not db.session.execute(
-        select(Batch.id).where(Batch.id == batch_id, *([visible] if visible is not None else []))
-    ).first():
-        raise NotFound("batch")
+    if not visible_checked:
+        where = [Batch.id == batch_id, *([visible] if visible is not None else [])]
+        if not db.session.execute(select(Batch.id).where(*where)).first():
+            raise NotFound("batch")
     rows = db.session.execute(
         select(BatchEvent.__table__)
         .where(BatchEvent.batch_id == batch_id)

@@ -18,8 +18,10 @@ from werkzeug.datastructures import MultiDict
 from app.batches import extensions_hooks, queries, saved_views, urls
 from app.batches import pages as batch_pages
 from app.batches.filters import ListQuery, parse_list_args
+from app.batches.models import Batch
 from app.core.actor import current_actor
 from app.core.domain import Forbidden, ValidationFailed
+from app.core.extensions import db
 from app.core.web import site_tz
 
 TABS = (
@@ -118,8 +120,11 @@ class BatchPagesView(BaseView):
     @has_access
     def journey(self, batch_id: int):
         actor = current_actor()
-        detail = queries.batch_detail(batch_id, actor)
-        events = queries.batch_events(batch_id, actor)
+        detail = queries.batch_detail(batch_id, actor)  # 404 unless this person may see the batch
+        events = queries.batch_events(batch_id, actor, visible_checked=True)
+        # Held for the whole render: the session's identity map keeps rows only while referenced, and
+        # the QC summary and the expiry both read this batch (one SELECT instead of two).
+        batch = db.session.get(Batch, batch_id)
         restricted = queries.viewer_for(actor).restricted
         may_audit = not restricted and _may("can_read", "AuditLog")
         tabs = [t for t in TABS if t[0] != "audit" or may_audit]
@@ -144,7 +149,7 @@ class BatchPagesView(BaseView):
             may_export=_may("can_export", "Batch"),
             qc=batch_pages.qc_summary(batch_id) if tab in ("qc", "overview") and not restricted else None,
             qc_page_url=qc_page_url(batch_id),
-            expiry=_expiry(batch_id),
+            expiry=_expiry(batch),
             tab_data=extensions_hooks.tab_data(tab, batch_id, actor),
             json=json,
         )
@@ -170,14 +175,11 @@ class BatchPagesView(BaseView):
         )
 
 
-def _expiry(batch_id: int) -> dict[str, Any] | None:
+def _expiry(batch: Batch | None) -> dict[str, Any] | None:
     """When the batch's shelf life ends (UTC) and whether it has: an expired batch moves no further."""
     from app.batches import service
     from app.batches.domain import expiry
-    from app.batches.models import Batch
-    from app.core.extensions import db
 
-    batch = db.session.get(Batch, batch_id)
     at = service.batch_expires_at(batch) if batch is not None else None
     if at is None:
         return None

@@ -49,6 +49,12 @@ def _fresh_identity_per_request(monkeypatch):
     monkeypatch.setattr(Api, "_do", _do)
 
 
+@pytest.fixture(autouse=True)
+def _permissions_version_read_once(app, monkeypatch):
+    """The permission cache re-reads the permissions version every ~2 s: not inside a counted request."""
+    monkeypatch.setitem(app.config, "RP_PERMISSIONS_VERSION_TTL_S", 3600)
+
+
 @contextmanager
 def counted():
     seen: list[str] = []
