@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Response, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
@@ -50,8 +52,18 @@ class QcImportView(BaseView):
     def show(self, import_id: int):
         item = qc_imports.get_import(import_id)
         corrections = sum(1 for r in item.preview if not r.get("errors") and r.get("kind") == "CORRECTION")
+        # The instant each row was read as (shown in site time with the zone named; the file's text on hover).
+        measured = {
+            r["line"]: dt.datetime.fromisoformat(r["measured_at_utc"])
+            for r in item.preview
+            if r.get("measured_at_utc")
+        }
         return self.render_template(
-            "qc/import.html", item=item, corrections=corrections, columns=qc_imports.COLUMNS
+            "qc/import.html",
+            item=item,
+            corrections=corrections,
+            columns=qc_imports.COLUMNS,
+            measured=measured,
         )
 
     @expose("/<int:import_id>/apply", methods=["POST"])
