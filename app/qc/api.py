@@ -19,6 +19,9 @@ POST /api/v1/batches/<id>/qc-session/submit                          can_enter o
 POST /api/v1/batches/<id>/qc-session/review                          can_review on QcSession
 POST /api/v1/batches/<id>/qc-samples  {"sample_type","taken_at","note"} can_enter on QcSession
 POST /api/v1/batches/<id>/qc-session/attach-template                  can_attach_template on QcSession
+GET  /api/v1/qc/imports[/<id>]   instrument imports with their rows     can_read  on QcSession
+POST /api/v1/qc/imports  {"rows": [...]} or multipart `file`: preview   can_enter on QcSession
+POST /api/v1/qc/imports/<id>/apply  {"reason"}                          can_enter on QcSession
 
 The product and batch routes share their URL prefixes with the master-data and batch APIs; they
 are separate FAB BaseApi classes (own blueprints) whose paths never overlap those APIs' routes.
@@ -38,6 +41,7 @@ from app.core.api_errors import ApiErrorsMixin
 from app.core.domain import ValidationFailed
 from app.qc import attachments as qc_attachments
 from app.qc import catalog as qc_catalog
+from app.qc import imports as qc_imports
 from app.qc import queries as qc_read
 from app.qc import samples as qc_samples
 from app.qc import service as qc
@@ -348,7 +352,62 @@ class BatchQcApi(ApiErrorsMixin, BaseApi):
         return self.response(201, result=qc_samples.as_dict(sample), id=sample.id)
 
 
+class QcImportApi(ApiErrorsMixin, BaseApi):
+    """Instrument imports (app.qc.imports): preview first, apply through the manual entry's service."""
+
+    resource_name = "qc-imports"
+    route_base = "/api/v1/qc/imports"
+    class_permission_name = "QcSession"
+    method_permission_name = {
+        "get_list": "read",
+        "get_one": "read",
+        "post_preview": "enter",
+        "post_apply": "enter",
+    }
+    openapi_spec_tag = "QC instrument import"
+
+    @expose("", methods=["GET"])
+    @protect(allow_browser_login=True)
+    def get_list(self):
+        """The latest imports (without their rows)."""
+        items = [qc_imports.as_dict(i, rows=False) for i in qc_imports.list_imports()]
+        return self.response(200, items=items, count=len(items))
+
+    @expose("/<int:import_id>", methods=["GET"])
+    @protect(allow_browser_login=True)
+    def get_one(self, import_id: int):
+        """One import with each row's values, errors and outcome."""
+        return self.response(200, result=qc_imports.as_dict(qc_imports.get_import(import_id)))
+
+    @expose("", methods=["POST"])
+    @protect()
+    def post_preview(self):
+        """Check the rows and keep the import (nothing is written to the results): 201 with the preview."""
+        if request.mimetype == "multipart/form-data":
+            qc_attachments.check_content_length(request.content_length)
+            request.max_content_length = qc_attachments.request_limit()
+            upload = request.files.get("file")
+            item = qc_imports.preview_csv(
+                upload.stream if upload else None, upload.filename if upload else None, actor=current_actor()
+            )
+        else:
+            item = qc_imports.preview_json(_body(), actor=current_actor())
+        return self.response(201, result=qc_imports.as_dict(item), id=item.id)
+
+    @expose("/<int:import_id>/apply", methods=["POST"])
+    @protect()
+    def post_apply(self, import_id: int):
+        """Apply the valid rows; corrections need a reason (a row's own or `reason` for the import)."""
+        data = request.get_json(silent=True) or {}
+        reason = data.get("reason") if isinstance(data, dict) else None
+        item = qc_imports.apply_import(
+            import_id, reason=None if reason is None else str(reason), actor=current_actor()
+        )
+        return self.response(200, result=qc_imports.as_dict(item))
+
+
 def register(appbuilder) -> None:
+    appbuilder.add_api(QcImportApi)
     appbuilder.add_api(QcTestDefinitionApi)
     appbuilder.add_api(ProductQcTemplateApi)
     appbuilder.add_api(BatchQcApi)

@@ -377,6 +377,42 @@ def _record_one(
     if _same(result, entry, verdict.status):
         return _name_sample(batch, result, sample_id, entry.reason, actor)
     first = result.value_version == 0
+    kind = _entry_kind(result, entry, verdict_only)
+    before = None if first else _value_snapshot(result)
+    _store_value(result, entry, verdict, kind, readings, sample_id, actor)
+    audit.record(
+        "BatchQcResult",
+        result.id,
+        _AUDIT_ACTION[kind],
+        before=before,
+        after={
+            **_value_snapshot(result),
+            "batch_id": batch.id,
+            "test": result.test_code,
+            "version": result.value_version,
+            "sample_id": result.sample_id,
+        },
+        reason=entry.reason,
+        actor=actor,
+    )
+    from app.qc import outcome as qc_outcome
+
+    qc_outcome.after_result(batch, session, result, kind, actor)
+    return True
+
+
+_AUDIT_ACTION = {
+    "ENTRY": "ENTER_RESULT",
+    "CORRECTION": "CORRECT_RESULT",
+    "VERDICT": "GIVE_VERDICT",
+    "NOT_APPLICABLE": "MARK_NOT_APPLICABLE",
+}
+
+
+def _entry_kind(result: BatchQcResult, entry: Entry, verdict_only: bool) -> str:
+    """What this value is: the first entry, a reviewer's Pass/Fail on a value already there, N/A, or a
+    correction (which needs a reason: a recorded value is never silently replaced)."""
+    first = result.value_version == 0
     only_verdict_added = (
         not first
         and result.needs_verdict
@@ -386,15 +422,9 @@ def _record_one(
     )
     if verdict_only and not only_verdict_added:
         raise DomainError("QC_ENTRY_CLOSED", "A reviewer may only give the Pass/Fail decision here.", 409)
-    kind = (
-        "NOT_APPLICABLE"
-        if entry.not_applicable
-        else "ENTRY"
-        if first
-        else "VERDICT"
-        if only_verdict_added
-        else "CORRECTION"
-    )
+    if entry.not_applicable:
+        return "NOT_APPLICABLE"
+    kind = "ENTRY" if first else "VERDICT" if only_verdict_added else "CORRECTION"
     if kind == "CORRECTION" and not entry.reason:
         raise DomainError(
             "REASON_REQUIRED",
@@ -402,7 +432,19 @@ def _record_one(
             422,
             {"fields": {"reason": "required for a correction"}},
         )
-    before = _value_snapshot(result)
+    return kind
+
+
+def _store_value(
+    result: BatchQcResult,
+    entry: Entry,
+    verdict: Any,
+    kind: str,
+    readings: Any,
+    sample_id: int | None,
+    actor: Actor,
+) -> None:
+    """The result row takes the new value and verdict; the value history keeps every version."""
     result.numeric_value = entry.numeric_value
     result.text_value = entry.text_value
     result.pass_fail_value = entry.pass_fail_value
@@ -439,30 +481,6 @@ def _record_one(
             trace_id=current_trace_id(),
         )
     )
-    audit.record(
-        "BatchQcResult",
-        result.id,
-        {
-            "ENTRY": "ENTER_RESULT",
-            "CORRECTION": "CORRECT_RESULT",
-            "VERDICT": "GIVE_VERDICT",
-            "NOT_APPLICABLE": "MARK_NOT_APPLICABLE",
-        }[kind],
-        before=None if first else before,
-        after={
-            **_value_snapshot(result),
-            "batch_id": batch.id,
-            "test": result.test_code,
-            "version": result.value_version,
-            "sample_id": result.sample_id,
-        },
-        reason=entry.reason,
-        actor=actor,
-    )
-    from app.qc import outcome as qc_outcome
-
-    qc_outcome.after_result(batch, session, result, kind, actor)
-    return True
 
 
 def batch_samples(batch_id: int) -> list[BatchQcSample]:
@@ -503,7 +521,9 @@ def _sample_for(batch: Any, result: BatchQcResult, data: Mapping[str, Any]) -> i
     return sample.id
 
 
-def _name_sample(batch: Any, result: BatchQcResult, sample_id: int | None, reason: str | None, actor: Actor) -> bool:
+def _name_sample(
+    batch: Any, result: BatchQcResult, sample_id: int | None, reason: str | None, actor: Actor
+) -> bool:
     """The value stays; only the sample it was measured on is named (or, with a reason, corrected)."""
     if sample_id == result.sample_id or result.value_version == 0:
         return False
