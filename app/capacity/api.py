@@ -12,6 +12,7 @@ fields, NUL bytes and out-of-range numbers; 404 for ids beyond 32 bit.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 from flask import Response, request
 from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import protect
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from app.capacity import queries, service
 from app.core.actor import current_actor
@@ -175,6 +176,8 @@ class ReservationApi(ApiErrorsMixin, BaseApi):
         actor = current_actor()
         restricted, own = queries.customer_of(actor)
         customer_id = own if restricted else None
+        if restricted and own is not None:
+            actor = dataclasses.replace(actor, customer_id=own)  # the service need not look it up again
         if customer_code is not None:
             customer = _by_code(Customer, customer_code, "customer")
             if restricted and customer.id != own:
@@ -185,7 +188,13 @@ class ReservationApi(ApiErrorsMixin, BaseApi):
         reservation = service.hold_reservation(
             customer_id, product.id, window_id, dose_count, slot_id=slot_id, actor=actor
         )
-        return json_response(201, queries.reservation_json(reservation))
+        # The commit expired the reservation: read it back with what the answer shows in one statement.
+        return json_response(
+            201,
+            queries.reservation_json(
+                queries.load_reservation(inspect(reservation).identity[0]) or reservation
+            ),
+        )
 
     @expose("/<int:pk>", methods=["GET"])
     @protect(allow_browser_login=True)

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.capacity import domain as rules
-from app.capacity.models import Reservation, TimeStandard
+from app.capacity.models import DeliverySlot, DeliveryWindow, Reservation, ResourceCalendar, TimeStandard
 from app.core.actor import Actor
 from app.core.domain import NotFound
 from app.core.extensions import db
-from app.masterdata.models import CustomerUser, Product
+from app.masterdata.models import Customer, CustomerUser, Product
 
 UNIT_DOSE = "UNIT_DOSE"
 CUSTOMER_ROLE = "Customer"
@@ -280,6 +281,35 @@ def customer_of(actor: Actor) -> tuple[bool, int | None]:
             select(CustomerUser.customer_id).where(CustomerUser.user_id == actor.user_id)
         ).scalar()
     return restricted, customer_id
+
+
+def load_reservation(reservation_id: int) -> Reservation | None:
+    """A reservation with what `reservation_json` shows (window, calendar, slot, customer, product)
+    in one statement, instead of one lazy load each: the related rows land in the session, where the
+    many-to-one attributes are set to them. No loader options stay on the instance (a later
+    `refresh(..., with_for_update=True)` could not lock their outer joins)."""
+    row = db.session.execute(
+        select(Reservation, DeliveryWindow, ResourceCalendar, Customer, Product, DeliverySlot)
+        .join(DeliveryWindow, DeliveryWindow.id == Reservation.window_id)
+        .join(ResourceCalendar, ResourceCalendar.id == DeliveryWindow.calendar_id)
+        .join(Customer, Customer.id == Reservation.customer_id)
+        .join(Product, Product.id == Reservation.product_id)
+        .outerjoin(DeliverySlot, DeliverySlot.id == Reservation.slot_id)
+        .where(Reservation.id == reservation_id)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        return None
+    reservation, window, calendar, customer, product, slot = row
+    for owner, name, value in (
+        (reservation, "window", window),
+        (window, "calendar", calendar),
+        (reservation, "customer", customer),
+        (reservation, "product", product),
+        (reservation, "slot", slot),
+    ):
+        set_committed_value(owner, name, value)
+    return reservation
 
 
 def reservation_for(actor: Actor, reservation_id: int) -> Reservation:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 
 from app.audit import service as audit
 from app.capacity import domain as rules
@@ -32,6 +32,9 @@ from app.core.domain import DomainError, NotFound, ValidationFailed
 from app.core.extensions import db
 from app.core.jobs import enqueue_after_commit
 from app.masterdata.models import Customer, CustomerUser, Product
+
+if TYPE_CHECKING:
+    from app.notifications.service import Audience
 
 # Key 1 of the two-key advisory lock: the namespace of capacity windows (key 2 is the window id).
 WINDOW_LOCK_NAMESPACE = 0x0CA9
@@ -93,7 +96,9 @@ def _race_hook() -> None:
         time.sleep(float(pause))
 
 
-def _alternatives(window: DeliveryWindow, needed: int, now: dt.datetime) -> list[dict[str, Any]]:
+def _alternatives(
+    window: DeliveryWindow | queries.WindowRow, needed: int, now: dt.datetime
+) -> list[dict[str, Any]]:
     """Nearest open windows (two weeks either side) that still have `needed` minutes."""
     rows = queries.window_rows(
         window.local_date - dt.timedelta(days=14), window.local_date + dt.timedelta(days=14), now
@@ -127,20 +132,25 @@ def _check_fits(
 ) -> None:
     """check_fits on the counted minutes; CAPACITY_EXCEEDED carries `remaining_minutes` and, with
     `offer`, the nearest windows that fit (`alternatives`)."""
-    remaining, slot_remaining = window_remaining(window.id, now, slot_id)
+    row = queries.window_row(window.id, now)
+    if row is None:
+        raise NotFound("delivery window")
+    slot = None
+    if slot_id is not None:
+        slot = row.slot(slot_id)
+        if slot is None:
+            raise NotFound("delivery slot")
     try:
-        rules.check_fits(remaining, slot_remaining, needed)
+        _fits(row, slot, needed)
     except DomainError as err:
-        if err.code != "CAPACITY_EXCEEDED":
-            raise
-        left = slot_remaining if err.details.get("limited_by") == "slot" else remaining
-        err.details.update(remaining_minutes=max(left or 0, 0), alternatives=[])
-        if offer:
-            _offer_alternatives(err, window, needed, now)
+        if offer and err.code == "CAPACITY_EXCEEDED":
+            _offer_alternatives(err, row, needed, now)
         raise
 
 
-def _offer_alternatives(err: DomainError, window: DeliveryWindow, needed: int, now: dt.datetime) -> None:
+def _offer_alternatives(
+    err: DomainError, window: DeliveryWindow | queries.WindowRow, needed: int, now: dt.datetime
+) -> None:
     err.details["alternatives"] = _alternatives(window, needed, now)
     if err.details["alternatives"]:
         err.user_message += " Other windows with room are offered below."
@@ -160,33 +170,6 @@ def check_capacity_for(
 
 
 # --------------------------------------------------------------------------- windows
-
-
-def _window_closed(window: DeliveryWindow) -> bool:
-    if window.is_closed or not window.calendar.is_active:
-        return True
-    return (
-        db.session.execute(
-            select(CalendarClosure.id).where(
-                CalendarClosure.calendar_id == window.calendar_id,
-                CalendarClosure.local_date == window.local_date,
-            )
-        ).first()
-        is not None
-    )
-
-
-def check_booking_open(window: DeliveryWindow, now: dt.datetime) -> None:
-    cal = window.calendar
-    rules.booking_open(
-        window.local_date,
-        window.start_at,
-        cal.timezone,
-        cal.cutoff_days_before,
-        cal.cutoff_local_time,
-        _window_closed(window),
-        now,
-    )
 
 
 def generate_windows(calendar_id: int, start_date: dt.date, days: int, actor: Actor | None = None) -> dict:
@@ -289,38 +272,47 @@ def generate_windows(calendar_id: int, start_date: dt.date, days: int, actor: Ac
 # --------------------------------------------------------------------------- reservations
 
 
-def _hospital_users(customer_id: int) -> list[int]:
-    return list(
-        db.session.execute(
-            select(CustomerUser.user_id).where(CustomerUser.customer_id == customer_id)
-        ).scalars()
-    )
+def _hospital_users(customer_id: int) -> Select:
+    """The ids of a hospital's user accounts, as a sub-select (resolved with the planners, one query)."""
+    return select(CustomerUser.user_id).where(CustomerUser.customer_id == customer_id)
+
+
+def _audience(customer_id: int) -> Audience:
+    """Who hears of a reservation: the planners and the hospital's users, resolved in one statement.
+
+    Resolved before the window's lock is taken, so the lock is not held for it."""
+    from app.notifications.service import audience
+
+    return audience(("Planner",), _hospital_users(customer_id))
+
+
+def _when_text(day: dt.date, start: dt.time, end: dt.time, tz: str) -> str:
+    return f"{day:%d %b %Y} {start:%H:%M}–{end:%H:%M} ({tz})"
 
 
 def _when(r: Reservation) -> str:
     w = r.window
     start, end = (r.slot.start_time, r.slot.end_time) if r.slot else (w.start_time, w.end_time)
-    return f"{w.local_date:%d %b %Y} {start:%H:%M}–{end:%H:%M} ({w.calendar.timezone})"
+    return _when_text(w.local_date, start, end, w.calendar.timezone)
 
 
-def _notify(r: Reservation, kind: str, title: str, body: str) -> None:
+def _notify(r: Reservation, kind: str, title: str, body: str, audience: Audience | None = None) -> None:
     from app.notifications.service import notify
 
     notify(
         kind,
         title,
         body,
-        roles=("Planner",),
-        user_ids=_hospital_users(r.customer_id),
+        audience=audience if audience is not None else _audience(r.customer_id),
         entity_type="Reservation",
         entity_id=r.id,
     )
 
 
-def _summary(r: Reservation) -> str:
+def _summary(r: Reservation, when: str | None = None) -> str:
     return (
         f"{r.reference}: {r.dose_count} × {r.product.code} ({r.reserved_minutes} min) for "
-        f"{r.customer.name}, window {_when(r)}."
+        f"{r.customer.name}, window {when or _when(r)}."
     )
 
 
@@ -345,6 +337,29 @@ def _new_reference(now: dt.datetime) -> tuple[int, str]:
     return new_id, f"R-{now:%Y%m%d}-{new_id:04d}"
 
 
+def _check_dose_count(dose_count: Any) -> None:
+    if (
+        isinstance(dose_count, bool)
+        or not isinstance(dose_count, int)
+        or not 1 <= dose_count <= rules.MAX_DOSES_PER_RESERVATION
+    ):
+        raise ValidationFailed(
+            f"The number of doses must be a whole number from 1 to {rules.MAX_DOSES_PER_RESERVATION}.",
+            {"dose_count": ["Not a whole number in range."]},
+        )
+
+
+def _slot_of(row: queries.WindowRow, slot_id: int | None) -> dict[str, Any] | None:
+    if slot_id is not None:
+        slot = row.slot(_positive_id(slot_id, "slot_id"))
+        if slot is None:
+            raise NotFound("delivery slot")
+        return slot
+    if row.slots:
+        raise ValidationFailed("Choose a slot in this window.", {"slot_id": ["Required for this window."]})
+    return None
+
+
 def hold_reservation(
     customer_id: int | None,
     product_id: int,
@@ -362,6 +377,11 @@ def hold_reservation(
     slot) still has those minutes (CAPACITY_EXCEEDED with what is left and the nearest windows that
     fit). A hospital login books only for its own hospital. Audited; notified and the expiry job
     scheduled after the single commit.
+
+    Round trips (bookings/s): what needs no lock (customer, product, time standards, the people to
+    tell) is read before the window's lock; under it, ONE statement gives the window, its calendar,
+    closure, slots and the minutes booked; the audit row is written last, because the audit chain's
+    lock serialises every audited act until the commit.
     """
     actor = actor or current_actor()
     now = _now(now)
@@ -370,41 +390,34 @@ def hold_reservation(
         product = db.session.get(Product, _positive_id(product_id, "product_id"))
         if product is None:
             raise NotFound("product")
-        window = db.session.get(DeliveryWindow, _positive_id(window_id, "window_id"))
-        if window is None:
+        window_id = _positive_id(window_id, "window_id")
+        standards = queries.time_standards(product.id)
+        people = _audience(customer.id)
+        lock_windows([window_id])
+        row = queries.window_row(window_id, now)
+        if row is None:
             raise NotFound("delivery window")
-        slot = None
-        if slot_id is not None:
-            slot = db.session.get(DeliverySlot, _positive_id(slot_id, "slot_id"))
-            if slot is None or slot.window_id != window.id:
-                raise NotFound("delivery slot")
-        elif window.slots:
-            raise ValidationFailed(
-                "Choose a slot in this window.", {"slot_id": ["Required for this window."]}
-            )
-        if (
-            isinstance(dose_count, bool)
-            or not isinstance(dose_count, int)
-            or not 1 <= dose_count <= rules.MAX_DOSES_PER_RESERVATION
-        ):
-            raise ValidationFailed(
-                f"The number of doses must be a whole number from 1 to {rules.MAX_DOSES_PER_RESERVATION}.",
-                {"dose_count": ["Not a whole number in range."]},
-            )
-        check_booking_open(window, now)
-        standard = rules.time_standard_in_force(
-            queries.time_standards(product.id), window.local_date, product.code
+        slot = _slot_of(row, slot_id)
+        _check_dose_count(dose_count)
+        rules.booking_open(
+            row.local_date,
+            row.start_at,
+            row.timezone,
+            row.cutoff_days_before,
+            row.cutoff_local_time,
+            row.closed,
+            now,
         )
+        standard = rules.time_standard_in_force(standards, row.local_date, product.code)
         minutes = rules.reserved_minutes(standard.minutes_required, dose_count)
         hold_min = int(current_app.config.get("RESERVATION_HOLD_MINUTES", 15))
         expires_at = rules.hold_expires_at(now, hold_min)
-        lock_windows([window.id])
         try:
-            _check_fits(window, slot.id if slot else None, minutes, now, offer=False)
+            _fits(row, slot, minutes)
         except DomainError as refused:
             # Release the window's lock first: looking for alternatives must not hold up bookings.
             db.session.rollback()
-            _offer_alternatives(refused, db.session.get(DeliveryWindow, window_id), minutes, now)
+            _offer_alternatives(refused, row, minutes, now)
             raise
         _race_hook()
         new_id, reference = _new_reference(now)
@@ -413,8 +426,8 @@ def hold_reservation(
             reference=reference,
             customer_id=customer.id,
             product_id=product.id,
-            window_id=window.id,
-            slot_id=slot.id if slot else None,
+            window_id=row.id,
+            slot_id=slot["id"] if slot else None,
             dose_count=dose_count,
             minutes_per_dose=standard.minutes_required,
             reserved_minutes=minutes,
@@ -424,21 +437,24 @@ def hold_reservation(
             created_by_name=actor.printed_name,
             created_at=now,
         )
+        # Known objects, so that the summary and the answer do not load them again.
+        reservation.customer, reservation.product = customer, product
         db.session.add(reservation)
-        db.session.flush()
+        start, end = (slot["start"], slot["end"]) if slot else (row.start_time, row.end_time)
+        _notify(
+            reservation,
+            "RESERVATION_HELD",
+            f"Capacity held: {reference}",
+            _summary(reservation, _when_text(row.local_date, start, end, row.timezone))
+            + f" Held until {rules.describe_local(expires_at, row.timezone)}.",
+            people,
+        )
         audit.record(
             "Reservation",
             reservation.id,
             "HOLD",
             after=audit.snapshot(reservation) | {"time_standard_id": standard.id},
             actor=actor,
-        )
-        _notify(
-            reservation,
-            "RESERVATION_HELD",
-            f"Capacity held: {reference}",
-            _summary(reservation)
-            + f" Held until {rules.describe_local(expires_at, window.calendar.timezone)}.",
         )
         from app.capacity.jobs import expire_reservation_job
 
@@ -453,6 +469,19 @@ def hold_reservation(
         db.session.rollback()
         raise
     return reservation
+
+
+def _fits(row: queries.WindowRow, slot: dict[str, Any] | None, needed: int) -> None:
+    """check_fits on a counted window row; CAPACITY_EXCEEDED carries `remaining_minutes`."""
+    try:
+        rules.check_fits(row.remaining_minutes, slot["remaining_minutes"] if slot else None, needed)
+    except DomainError as err:
+        if err.code != "CAPACITY_EXCEEDED":
+            raise
+        left = slot["remaining_minutes"] if slot and err.details.get("limited_by") == "slot" else None
+        left = row.remaining_minutes if left is None else left
+        err.details.update(remaining_minutes=max(left or 0, 0), alternatives=[])
+        raise
 
 
 def confirm_reservation(reservation: Reservation, now: dt.datetime) -> None:
@@ -549,6 +578,13 @@ def cancel_reservation(
         reservation.cancelled_at = now
         reservation.cancel_reason = text_reason
         db.session.flush()
+        _notify(
+            reservation,
+            "RESERVATION_CANCELLED",
+            f"Reservation cancelled: {reservation.reference}",
+            _summary(reservation),
+        )
+        # Last: the audit chain's lock is held from here to the commit.
         audit.record(
             "Reservation",
             reservation.id,
@@ -557,12 +593,6 @@ def cancel_reservation(
             after=audit.snapshot(reservation),
             reason=text_reason,
             actor=actor,
-        )
-        _notify(
-            reservation,
-            "RESERVATION_CANCELLED",
-            f"Reservation cancelled: {reservation.reference}",
-            _summary(reservation),
         )
         db.session.commit()
     except BaseException:

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 from flask import current_app, has_request_context, request
 from flask_appbuilder.security.sqla.models import Role, User, assoc_user_role
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select, update
 
 from app.core.extensions import db
 from app.core.jobs import enqueue_after_commit
@@ -107,6 +107,43 @@ def _recipients(roles: Iterable[str] = (), user_ids: Iterable[int] = ()) -> list
     return [(int(i), e) for i, e in db.session.execute(query).all()]
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Recipients resolved once: (user id, e-mail) of each active user and their preferences."""
+
+    people: list[tuple[int, str | None]]
+    prefs: dict[int, NotificationPreference]
+
+
+def audience(roles: Iterable[str] = (), user_ids: Iterable[int] | Any = ()) -> Audience:
+    """The active users holding any of `roles` plus those among `user_ids` (ids, or a SELECT of ids),
+    with their preferences, in one statement. Resolve it before taking a lock and pass it to
+    `notify(..., audience=)`: the rows written are the same as when `notify` resolves them itself."""
+    roles = list(roles)
+    ids = user_ids if isinstance(user_ids, Select) else [int(u) for u in user_ids]
+    if not roles and (not isinstance(ids, Select) and not ids):
+        return Audience([], {})
+    conditions = []
+    if roles:
+        conditions.append(
+            User.id.in_(
+                select(assoc_user_role.c.user_id)
+                .join(Role, Role.id == assoc_user_role.c.role_id)
+                .where(Role.name.in_(roles))
+            )
+        )
+    if isinstance(ids, Select) or ids:
+        conditions.append(User.id.in_(ids))
+    query = (
+        select(User.id, User.email, NotificationPreference)
+        .outerjoin(NotificationPreference, NotificationPreference.user_id == User.id)
+        .where(User.active.is_(True), or_(*conditions))
+        .order_by(User.id)
+    )
+    rows = db.session.execute(query).all()
+    return Audience([(int(i), e) for i, e, _p in rows], {int(i): p for i, _e, p in rows if p is not None})
+
+
 def preferences_for(user_ids: Sequence[int]) -> dict[int, NotificationPreference]:
     if not user_ids:
         return {}
@@ -130,11 +167,13 @@ def _write(
     entity_type: str | None,
     entity_id: Any,
     record_url: str | None,
+    prefs: dict[int, NotificationPreference] | None = None,
 ) -> list[int]:
     """One Notification per recipient (and an outbox row when they want it by e-mail); enqueue the job."""
     if not people:
         return []
-    prefs = preferences_for([uid for uid, _ in people])
+    if prefs is None:
+        prefs = preferences_for([uid for uid, _ in people])
     pairs: list[tuple[Notification, EmailOutbox | None]] = []
     for user_id, email in people:
         pref = prefs.get(user_id)
@@ -184,20 +223,28 @@ def notify(
     entity_type: str | None = None,
     entity_id: Any = None,
     record_url: str | None = None,
+    audience: Audience | None = None,
 ) -> list[int]:
     """Tell people about something in free text, inside the caller's transaction (never commits).
 
-    One Notification row per active recipient (roles are resolved to their users at this moment) and
+    One Notification row per active recipient (roles are resolved to their users at this moment, or
+    taken from `audience` resolved earlier in the transaction, then `roles`/`user_ids` are ignored) and
     an outbox row for those who take `kind` by e-mail; the e-mail job is enqueued after the caller
     commits and is dropped if it rolls back. Returns the new notification ids. Prefer `notify_event`.
     """
+    if audience is None:
+        audience = Audience(_recipients(roles, user_ids), {})
+        prefs = None
+    else:
+        prefs = audience.prefs
     return _write(
         kind,
-        _recipients(roles, user_ids),
+        audience.people,
         lambda _language: (title, body),
         entity_type=entity_type,
         entity_id=entity_id,
         record_url=record_url,
+        prefs=prefs,
     )
 
 
