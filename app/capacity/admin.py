@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit import service as audit
 from app.capacity import domain as rules
 from app.capacity import queries
-from app.capacity.models import CalendarPattern, DeliverySlot, DeliveryWindow, ResourceCalendar
+from app.capacity.models import CalendarPattern, DeliverySlot, DeliveryWindow, ResourceCalendar, TimeStandard
 from app.capacity.service import lock_windows
 from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
@@ -168,10 +168,27 @@ def update(item: Any, change: md.Change, **_: Any) -> Any:
     return item
 
 
+def _check_deletable(item: Any) -> None:
+    """FAB's delete asks for no reason, so deleting is kept for mistakes nobody relied on: a window
+    with reservations or orders is refused (IN_USE, the references), and so is an active time standard
+    in force today or later (TIME_STANDARD_IN_FORCE): bookings are priced by it; end it instead."""
+    md.check_deletable(item)
+    if isinstance(item, TimeStandard) and item.is_active:
+        today = dt.date.today()
+        if item.effective_to is None or item.effective_to >= today:
+            raise DomainError(
+                "TIME_STANDARD_IN_FORCE",
+                "This time standard is in force (or will be): bookings take their minutes from it. "
+                "Edit it and set 'effective to' (with a reason) to end it, or untick Active.",
+                409,
+            )
+
+
 def delete(item: Any, *, reason: str | None = None) -> None:
-    """Only records nothing refers to (a window with reservations or orders stays)."""
+    """Only records nothing refers to (a window with reservations or orders stays), and no time
+    standard in force (see `_check_deletable`)."""
     try:
-        md.check_deletable(item)
+        _check_deletable(item)
         before = snapshot(item)
         db.session.delete(item)
         db.session.flush()

@@ -18,8 +18,16 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, ModelView, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.models.sqla.filters import (
+    FilterEqual,
+    FilterGreater,
+    FilterNotEqual,
+    FilterSmaller,
+    SQLAFilterConverter,
+)
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import select
+from sqlalchemy import types as sa_types
 from wtforms import TimeField
 from wtforms.validators import DataRequired
 
@@ -65,6 +73,24 @@ def _times(*names: str) -> dict[str, Any]:
     return {**fields, s.REASON_FIELD: s.reason_field()}
 
 
+class _TimeFilters(SQLAFilterConverter):
+    """FAB has no filters for time-of-day columns and warns about each one at start-up; a local
+    time is searched like a number: equal, before, after."""
+
+    conversion_table = (
+        ("is_time", [FilterEqual, FilterGreater, FilterSmaller, FilterNotEqual]),
+        *SQLAFilterConverter.conversion_table,
+    )
+
+
+class CapacityInterface(SQLAInterface):
+    filter_converter_class = _TimeFilters
+
+    def is_time(self, col_name: str) -> bool:
+        column = self.list_columns.get(col_name)
+        return column is not None and isinstance(getattr(column, "type", None), sa_types.Time)
+
+
 class CapacityAdminView(s.ServiceCrudMixin, ModelView):
     crud_service = admin
     class_permission_name = "CapacityAdmin"
@@ -91,7 +117,7 @@ class CalendarPatternView(CapacityAdminView):
     route_base = "/capacity-patterns"
     add_form_extra_fields = edit_form_extra_fields = _times("start_time", "end_time")
     search_columns = ["calendar", "weekday", "total_minutes"]
-    datamodel = SQLAInterface(CalendarPattern)
+    datamodel = CapacityInterface(CalendarPattern)
     list_title = "Weekly pattern"
     label_columns = {
         "calendar": "Calendar",
@@ -113,7 +139,7 @@ class CalendarPatternView(CapacityAdminView):
 class CalendarClosureView(CapacityAdminView):
     route_base = "/capacity-closures"
     search_columns = ["calendar", "local_date", "reason"]
-    datamodel = SQLAInterface(CalendarClosure)
+    datamodel = CapacityInterface(CalendarClosure)
     list_title = "Closed days"
     label_columns = {"calendar": "Calendar", "local_date": "Date (local)", "reason": "Why closed"}
     list_columns = ["calendar", "local_date", "reason"]
@@ -127,7 +153,7 @@ class ResourceCalendarView(CapacityAdminView):
     route_base = "/capacity-calendars"
     add_form_extra_fields = edit_form_extra_fields = _times("cutoff_local_time")
     search_columns = ["code", "name", "resource_type", "timezone", "is_active"]
-    datamodel = SQLAInterface(ResourceCalendar)
+    datamodel = CapacityInterface(ResourceCalendar)
     list_title, show_title, add_title, edit_title = "Calendars", "Calendar", "Add calendar", "Edit calendar"
     related_views = [CalendarPatternView, CalendarClosureView]
     label_columns = {
@@ -153,7 +179,7 @@ class ResourceCalendarView(CapacityAdminView):
 class DeliveryWindowView(CapacityAdminView):
     route_base = "/capacity-windows"
     add_form_extra_fields = edit_form_extra_fields = _times("start_time", "end_time")
-    datamodel = SQLAInterface(DeliveryWindow)
+    datamodel = CapacityInterface(DeliveryWindow)
     list_title, show_title, add_title, edit_title = "Delivery windows", "Window", "Add window", "Edit window"
     exclude_route_methods = {*CapacityAdminView.exclude_route_methods}
     label_columns = {
@@ -178,7 +204,7 @@ class DeliverySlotView(CapacityAdminView):
     route_base = "/capacity-slots"
     add_form_extra_fields = edit_form_extra_fields = _times("start_time", "end_time")
     search_columns = ["window", "total_minutes"]
-    datamodel = SQLAInterface(DeliverySlot)
+    datamodel = CapacityInterface(DeliverySlot)
     list_title, show_title, add_title, edit_title = "Delivery slots", "Slot", "Add slot", "Edit slot"
     label_columns = {
         "window": "Window",
@@ -196,7 +222,7 @@ class DeliverySlotView(CapacityAdminView):
 class TimeStandardView(CapacityAdminView):
     route_base = "/time-standards"
     search_columns = ["product", "dose_form", "effective_from", "effective_to", "is_active"]
-    datamodel = SQLAInterface(TimeStandard)
+    datamodel = CapacityInterface(TimeStandard)
     list_title, show_title, add_title, edit_title = (
         "Time standards",
         "Time standard",
