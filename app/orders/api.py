@@ -96,7 +96,7 @@ class OrderApi(ApiErrorsMixin, BaseApi):
         "get_one": "read",
         "post_create": "create",
         "post_validate": "validate",
-        "post_reject": "validate",
+        "post_reject": "reject",
         "post_cancel": "cancel",
     }
     openapi_spec_tag = "Orders"

@@ -12,7 +12,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import select
 
 from app.core.actor import current_actor
-from app.core.domain import DomainError, ValidationFailed
+from app.core.domain import DomainError, Forbidden, ValidationFailed
 from app.core.extensions import db
 from app.core.web import local_instant, site_tz
 from app.masterdata.models import Customer, Product
@@ -95,6 +95,25 @@ def _form_context(
     }
 
 
+# The page's acts and the permission each needs (the API maps its endpoints onto the same names).
+ACT_PERMISSIONS = {"validate": "can_validate", "reject": "can_reject", "cancel": "can_cancel"}
+
+
+def _may_create_orders() -> bool:
+    """Whether the signed-in user may create orders (the list page's "New order" buttons)."""
+    from flask import current_app
+
+    return bool(current_app.appbuilder.sm.has_access("can_create", OrderPagesView.class_permission_name))
+
+
+class _NewOrderLink:
+    """The menu's "New order" entry is granted with `can_create on Order` (hospitals order; planners
+    book and validate), not with any permission on Order (see security.sync._menu_grants)."""
+
+    class_permission_name = "Order"
+    menu_permission = "can_create"
+
+
 class OrderPagesView(BaseView):
     route_base = "/orders"
     default_view = "index"
@@ -124,6 +143,7 @@ class OrderPagesView(BaseView):
             problem=problem,
             statuses=domain.STATUS_LABELS,
             restricted=queries.viewer_for(actor).restricted,
+            may_create=_may_create_orders(),
         )
 
     @expose("/new", methods=["GET"])
@@ -169,13 +189,19 @@ class OrderPagesView(BaseView):
     @expose("/<int:order_id>/act", methods=["POST"])
     @has_access
     def act(self, order_id: int):
-        """Validate / reject / cancel from a page; the service checks the role against the table."""
+        """Validate / reject / cancel from a page. The route is open to readers of orders; each act
+        then needs its own permission (`can_validate`, `can_reject`, `can_cancel` on Order), the
+        same the API's endpoints need, and the service checks the role against the table."""
         actor = current_actor()
         trigger = request.form.get("trigger", "")
         back = request.form.get("next") or ""
         target = back if back in ("/orders/validation/", f"/orders/{order_id}") else f"/orders/{order_id}"
         try:
             queries.get_visible(order_id, actor)
+            if trigger in ACT_PERMISSIONS and not self.appbuilder.sm.has_access(
+                ACT_PERMISSIONS[trigger], self.class_permission_name
+            ):
+                raise Forbidden(f"You may not {trigger} orders.")
             reason = (request.form.get("reason") or "")[:2001]
             if trigger == "validate":
                 order = service.validate_order(order_id, actor)
@@ -207,7 +233,7 @@ class ValidationQueueView(BaseView):
 
 
 def register(appbuilder) -> None:
-    view = appbuilder.add_view(
+    appbuilder.add_view(
         OrderPagesView,
         "All orders",
         href="/orders/",
@@ -215,7 +241,14 @@ def register(appbuilder) -> None:
         category="Orders",
         category_icon="fa-file-invoice",
     )
-    appbuilder.add_link("New order", href="/orders/new", icon="fa-plus", category="Orders", baseview=view)
+    appbuilder.add_link(
+        "New order",
+        href="/orders/new",
+        icon="fa-plus",
+        category="Orders",
+        baseview=_NewOrderLink(),
+        cond=_may_create_orders,
+    )
     appbuilder.add_view(
         ValidationQueueView,
         "Validation queue",

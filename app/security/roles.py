@@ -42,7 +42,7 @@ MATRIX: dict[str, dict[str, tuple[str, ...]]] = {
         **_INTERNAL_READ,
         "QcSession": READ,
         "Batch": ("can_read", "can_create", "can_transition", "can_export"),
-        "Order": ("can_read", "can_validate", "can_cancel"),
+        "Order": ("can_read", "can_validate", "can_reject", "can_cancel"),
         "ValidationQueue": READ,
         "Planner": ("can_read", "can_plan"),
         "Kpi": READ,

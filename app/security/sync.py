@@ -10,13 +10,16 @@ from app.security.roles import ADMIN_EXCLUDED, COMMON, MATRIX, ROLES
 
 
 def _menu_grants(appbuilder, perms: dict[str, tuple[str, ...]]) -> set[str]:
-    """Menu entries a role sees: those whose view it may read (and their categories)."""
+    """Menu entries a role sees: those whose view it may use (and their categories); a link whose
+    baseview names a `menu_permission` only for roles holding that permission on the resource."""
     names: set[str] = set()
     for category in appbuilder.menu.get_list():
         for item in category.childs or [category]:
             view = getattr(item, "baseview", None)
             resource = getattr(view, "class_permission_name", None)
-            if resource and resource in perms:
+            # A link may ask for one permission of its resource (e.g. "New order": can_create on Order).
+            needed = getattr(view, "menu_permission", None)
+            if resource and resource in perms and (needed is None or needed in perms[resource]):
                 names.add(item.name)
                 if item is not category:
                     names.add(category.name)
