@@ -82,9 +82,10 @@ def create_batch_plan(
     """Plan validated orders into a new PLANNED batch, or add them to an existing PLANNED batch of
     the same product; returns the batch id and the activity arithmetic.
 
-    A new batch is created (and committed) by the batch service first; if linking the orders then
-    fails (someone cancelled one meanwhile), the empty batch is cancelled with that reason, so no
-    planned batch exists without its orders.
+    One transaction: the batch service creates the new batch without committing, the orders are
+    re-read and linked, then everything commits at once; if linking fails (someone cancelled an
+    order meanwhile) it all rolls back, so no planned batch, batch number or audit row is left
+    without its orders.
     """
     if not actor.has_role("Planner", "Admin"):
         raise DomainError("FORBIDDEN", "Only planners plan batches.", 403)
@@ -100,27 +101,25 @@ def create_batch_plan(
     cell = db.session.get(HotCell, hot_cell_id) if hot_cell_id is not None else None
     if hot_cell_id is not None and cell is None:
         raise NotFound("hot cell")
-    batch = batches.create_batch(
-        arithmetic["product_code"],
-        eos - dt.timedelta(minutes=synthesis),
-        eos,
-        actor=actor,
-        site_code=cell.site.code if cell else None,
-        hot_cell_code=cell.code if cell else None,
-        planned_activity_mbq=Decimal(str(arithmetic["total_mbq"])),
-        note=f"Planned from {len(found)} order(s) by the planner.",
-    )
     try:
-        found = _validated(ids)
-        _link(batch, found, actor)
+        batch = batches.create_batch(
+            arithmetic["product_code"],
+            eos - dt.timedelta(minutes=synthesis),
+            eos,
+            actor=actor,
+            site_code=cell.site.code if cell else None,
+            hot_cell_code=cell.code if cell else None,
+            planned_activity_mbq=Decimal(str(arithmetic["total_mbq"])),
+            note=f"Planned from {len(found)} order(s) by the planner.",
+            commit=False,
+        )
+        _link(batch, _validated(ids), actor)
         audit.record(
             "Batch", batch.id, "PLAN_ORDERS", after={"order_ids": ids, **_audit_sums(arithmetic)}, actor=actor
         )
         db.session.commit()
-    except Exception as err:
+    except Exception:
         db.session.rollback()
-        reason = getattr(err, "user_message", "the orders could not be linked")
-        batches.transition_batch(batch.id, "CANCELLED", actor, f"Batch plan failed: {reason}")
         raise
     return {"batch_id": batch.id, "batch_no": batch.batch_no, "arithmetic": arithmetic, "added": ids}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit.models import AuditLog
 from app.batches.models import Batch, BatchOrder, batch_customer
@@ -138,3 +138,38 @@ def test_batch_list_shows_orders_window_and_finds_order_numbers(api):
     assert [o["order_no"] for o in detail["orders"]] == [a.order_no]
     # The hospital sees its batch (linked through batch_customer) with its own order.
     assert api("hospital").get(f"/api/v1/batches/{result['batch_id']}").get_json()["orders_count"] == 1
+
+
+def test_a_failed_batch_plan_leaves_no_batch_number_or_audit_row(monkeypatch):
+    """Linking fails after the batch was created (an order cancelled meanwhile): the whole plan
+    rolls back in one transaction, nothing is left to cancel by hand."""
+    from app.batches.models import BatchNumberCounter
+    from app.planning import service as planning
+
+    w = of.bookable_window(total=60)
+    a = of.validated_order(w, 1, "KF-P-F1")
+    counters_before = [
+        (c.product_id, c.day, c.last_seq) for c in db.session.execute(select(BatchNumberCounter)).scalars()
+    ]
+    batches_before = db.session.execute(select(func.count()).select_from(Batch)).scalar_one()
+    audit_before = db.session.execute(select(func.max(AuditLog.id))).scalar_one()
+
+    def cancelled_meanwhile(order_ids, batch, actor_):
+        assert db.session.get(Batch, batch.id) is not None  # the batch exists, uncommitted
+        raise DomainError("ORDER_NOT_VALIDATED", "KF-P-F1 was cancelled meanwhile.", 409)
+
+    monkeypatch.setattr(planning.orders, "schedule_orders", cancelled_meanwhile)
+    with pytest.raises(DomainError) as err:
+        service.create_batch_plan([a.id], actor("planner"), planned_eos_at=EOS)
+    assert err.value.code == "ORDER_NOT_VALIDATED"
+    assert db.session.execute(select(func.count()).select_from(Batch)).scalar_one() == batches_before
+    assert db.session.execute(select(func.count()).select_from(BatchOrder)).scalar_one() == 0
+    assert [
+        (c.product_id, c.day, c.last_seq) for c in db.session.execute(select(BatchNumberCounter)).scalars()
+    ] == counters_before
+    assert db.session.execute(select(func.max(AuditLog.id))).scalar_one() == audit_before
+    assert db.session.get(Order, a.id).status == "VALIDATED"
+    # And the same plan succeeds once linking works.
+    monkeypatch.undo()
+    result = service.create_batch_plan([a.id], actor("planner"), planned_eos_at=EOS)
+    assert db.session.get(Order, a.id).status == "SCHEDULED" and result["batch_no"]
