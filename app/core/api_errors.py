@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 from flask import jsonify, make_response
@@ -87,6 +88,12 @@ class ApiErrorsMixin:
         return error_response(404)
 
     def response_500(self, message: Any = None) -> Response:
+        # FAB's @safe (login, generated CRUD) turns every exception into a 500; an unreachable
+        # database is a 503 like everywhere else (issue 14: API login during a database outage).
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(sys.exc_info()[1], OperationalError):
+            return error_response(503)
         return error_response(500)
 
     def add_api_spec(self, api_spec: Any) -> None:

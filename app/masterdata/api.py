@@ -16,8 +16,9 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError
 
 from app.core.api_errors import ApiErrorsMixin, error_response
-from app.core.domain import DomainError
+from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
+from app.core.lengths import NOTE_MAX, text_input
 from app.masterdata import service
 from app.masterdata.domain import CRITICAL_FIELDS
 from app.masterdata.models import Customer, HotCell, Material, MaterialLot, Nuclide, Product, Site, Supplier
@@ -73,12 +74,17 @@ class MasterDataApi(ApiErrorsMixin, ModelRestApi):
         payload = self._payload()
         if payload is None:
             return error_response(400, "BAD_REQUEST", "Send a JSON object with the record's fields.")
-        reason = payload.pop("reason", None)
         try:
+            reason = text_input(payload.pop("reason", None), "reason", limit=NOTE_MAX)
             item = self.add_model_schema.load(payload)
         except ValidationError as err:
             db.session.rollback()
             return self.response_422(message=err.messages)
+        except TypeError:  # a related record sent as an object of fields, not as its id
+            db.session.rollback()
+            return _related_by_id()
+        except DomainError as err:
+            return _refused(err)
         try:
             service.create(item, reason=reason)
         except DomainError as err:
@@ -92,15 +98,22 @@ class MasterDataApi(ApiErrorsMixin, ModelRestApi):
         payload = self._payload()
         if payload is None:
             return error_response(400, "BAD_REQUEST", "Send a JSON object with the fields to change.")
-        reason = payload.pop("reason", None)
-        password = payload.pop("password", None)
-        change = service.Change(before=service.snapshot(item), reason=reason, password=password)
         try:
+            reason = text_input(payload.pop("reason", None), "reason", limit=NOTE_MAX)
+            password = payload.pop("password", None)
+            if password is not None and not isinstance(password, str):
+                raise ValidationFailed("password must be text.", {"password": ["Not text."]})
+            change = service.Change(before=service.snapshot(item), reason=reason, password=password)
             data = self._merge_update_item(item, payload)
             item = self.edit_model_schema.load(data, instance=item)
         except ValidationError as err:
             db.session.rollback()
             return self.response_422(message=err.messages)
+        except TypeError:
+            db.session.rollback()
+            return _related_by_id()
+        except DomainError as err:
+            return _refused(err)
         try:
             service.update(item, change)
         except DomainError as err:
@@ -116,6 +129,15 @@ class MasterDataApi(ApiErrorsMixin, ModelRestApi):
         except DomainError as err:
             return _refused(err)
         return self.response(200, message="OK")
+
+
+def _related_by_id():
+    return error_response(
+        422,
+        "VALIDATION_ERROR",
+        "Give a related record by its id (a number), not as an object of fields.",
+        {"fields": {"record": ["Related records are given by id."]}},
+    )
 
 
 class NuclideApi(MasterDataApi):
