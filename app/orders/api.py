@@ -183,7 +183,7 @@ class OrderApi(ApiErrorsMixin, BaseApi):
         order = service.create_order(
             actor,
             reservation_id=_id(data, "reservation_id"),
-            hospital_order_reference=(reference or "")[:200],
+            hospital_order_reference=reference or "",  # too long: 422 from the column guard
             lines=_lines(data),
             customer_code=_text(data, "customer_code", 32),
             window_id=_id(data, "window_id"),
