@@ -241,7 +241,11 @@ class TimeStandardView(CapacityAdminView):
     add_columns = [*list_columns, s.REASON_FIELD]
     edit_columns = add_columns
     show_columns = list_columns
-    formatters_columns = {"is_active": s.fmt_active}
+    formatters_columns = {
+        "is_active": s.fmt_active,
+        "dose_form": lambda v: "Unit dose" if v == "UNIT_DOSE" else (v or "—"),
+        "effective_to": lambda v: "open-ended" if v is None else v.isoformat(),
+    }
     description_columns = {
         "dose_form": "UNIT_DOSE for hospital bookings.",
         "effective_to": "Empty = open-ended. Two active standards of one product may not overlap.",
