@@ -13,21 +13,21 @@ from app.batches.queries import get_visible
 from app.core.actor import current_actor
 from app.core.domain import ValidationFailed
 from app.dispensing import materials, queries, service
-from app.masterdata.domain.units import mci_to_mbq
+from app.masterdata.domain.units import UNITS
+from app.masterdata.preferences import current_activity_unit, parse_activity
 
 
 def _reading(raw: str | None, unit: str) -> Decimal:
     text = (raw or "").strip().replace(",", "")
     if not text or len(text) > 20:
         raise ValidationFailed("Enter the dose calibrator reading.", {"reading": "Required."})
-    try:
-        value = Decimal(text)
-        if unit == "mCi":
-            exact = mci_to_mbq(text)
-            value = Decimal(exact.numerator) / Decimal(exact.denominator)
-    except Exception as err:
-        raise ValidationFailed("The reading must be a number.", {"reading": "Not a number."}) from err
-    return value
+    # exact: 1 mCi = 37 MBq; a reading the 0.1 MBq column cannot hold is refused, never rounded by it
+    return parse_activity(text, unit, "reading", places=1)
+
+
+def _unit(asked: str | None) -> str:
+    """The page's MBq/mCi toggle when used, else the person's preferred unit (My preferences)."""
+    return asked if asked in UNITS else current_activity_unit()
 
 
 class DispensingView(BaseView):
@@ -46,7 +46,7 @@ class DispensingView(BaseView):
     @has_access
     def batch(self, batch_id: int):
         actor = current_actor()
-        unit = "mCi" if request.args.get("unit") == "mCi" else "MBq"
+        unit = _unit(request.args.get("unit"))
         data = queries.doses_of_batch(batch_id, actor)
         return self.render_template(
             "dispensing/batch.html",
@@ -59,7 +59,7 @@ class DispensingView(BaseView):
     def _back(self, batch_id: int):
         unit = request.form.get("unit") or request.args.get("unit")
         return redirect(
-            url_for("DispensingView.batch", batch_id=batch_id, **({"unit": unit} if unit == "mCi" else {}))
+            url_for("DispensingView.batch", batch_id=batch_id, **({"unit": unit} if unit in UNITS else {}))
         )
 
     @expose("/batches/<int:batch_id>/plan", methods=["POST"])
@@ -79,7 +79,7 @@ class DispensingView(BaseView):
     @has_access
     def dispense(self, dose_id: int):
         dose = queries.visible_dose(dose_id, current_actor())
-        unit = "mCi" if request.form.get("unit") == "mCi" else "MBq"
+        unit = _unit(request.form.get("unit"))
         reading = _reading(request.form.get("reading"), unit)
         service.dispense_dose(dose_id, reading, current_actor(), note=request.form.get("note"))
         flash(f"Dose DU-{dose_id:06d} dispensed.", "success")

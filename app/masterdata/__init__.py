@@ -9,6 +9,9 @@ def register(appbuilder) -> None:
 
     views.register(appbuilder)
     api.register(appbuilder)
+    from app.masterdata import views_preferences
+
+    views_preferences.register(appbuilder)
     from app.masterdata import audit_names
 
     audit_names.register()

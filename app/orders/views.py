@@ -15,14 +15,20 @@ from app.core.actor import current_actor
 from app.core.domain import DomainError, Forbidden, ValidationFailed
 from app.core.extensions import db
 from app.core.web import local_instant, site_tz
+from app.masterdata.domain.units import UNITS
 from app.masterdata.models import Customer, Product
+from app.masterdata.preferences import current_activity_unit, parse_activity
 from app.orders import domain, queries, service
 
 MAX_FORM_LINES = 50
 
 
 def _line_rows(form) -> list[dict[str, Any]]:
-    """Dose lines from the form: activity MBq and a local calibration time (the site's zone)."""
+    """Dose lines from the form: activity in the person's unit (MBq or mCi, converted to MBq exactly:
+    1 mCi = 37 MBq; a value the 0.1 MBq column cannot hold exactly is refused, not rounded) and a
+    local calibration time (the site's zone)."""
+    asked = form.get("activity_unit")
+    unit = asked if asked in UNITS else current_activity_unit()
     activities, times, refs = (
         form.getlist("mbq"),
         form.getlist("calibration_local"),
@@ -44,8 +50,10 @@ def _line_rows(form) -> list[dict[str, Any]]:
             ) from None
         at = local_instant(wall, site_tz(), f"lines[{index}].calibration_at")
         ref = refs[index].strip() if index < len(refs) else ""
+        field = f"lines[{index}].requested_activity_mbq"
+        activity = f"{parse_activity(mbq, unit, field, places=1):f}" if mbq.strip() else ""
         lines.append(
-            {"requested_activity_mbq": mbq.strip(), "calibration_at": at.isoformat(), "line_reference": ref}
+            {"requested_activity_mbq": activity, "calibration_at": at.isoformat(), "line_reference": ref}
         )
     return lines
 

@@ -1,0 +1,107 @@
+"""A person's display preferences: activities in MBq or mCi (issue 13 item 8).
+
+Activities are stored in MBq everywhere; the preference only changes how they are shown and in which
+unit they are typed. The `activity` Jinja filter formats in the signed-in user's unit, and
+`parse_activity` turns what was typed in that unit into MBq exactly (1 mCi = 37 MBq by definition, so
+a decimal number of mCi is a decimal number of MBq: no rounding, no drift on the way back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from flask import g, has_request_context
+from flask_login import current_user
+
+from app.core.domain import DomainError, ValidationFailed
+from app.core.extensions import db
+from app.masterdata.domain.units import MBQ_PER_MCI, UNITS, Exact, format_activity
+from app.masterdata.models import UserPreference
+
+DEFAULT_UNIT = "MBq"
+
+
+def activity_unit(user_id: int | None) -> str:
+    """The unit this person reads activities in (MBq unless they chose mCi)."""
+    if user_id is None:
+        return DEFAULT_UNIT
+    row = db.session.get(UserPreference, user_id)
+    return row.activity_unit if row is not None else DEFAULT_UNIT
+
+
+def current_activity_unit() -> str:
+    """The signed-in user's unit, read once per request."""
+    if not has_request_context():
+        return DEFAULT_UNIT
+    cached = g.get("rp_activity_unit")
+    if cached is None:
+        user_id = current_user.id if getattr(current_user, "is_authenticated", False) else None
+        cached = g.rp_activity_unit = activity_unit(user_id)
+    return str(cached)
+
+
+def save_activity_unit(user_id: int, unit: str) -> None:
+    """A person chooses the unit they read and type activities in (their own only; MBq or mCi).
+
+    A display choice, not a GMP record: nothing stored changes unit, so there is no audit row (as for
+    the e-mail preferences)."""
+    if unit not in UNITS:
+        raise ValidationFailed("Choose MBq or mCi.", {"activity_unit": ["MBq or mCi."]})
+    try:
+        row = db.session.get(UserPreference, user_id, with_for_update=True)
+        if row is None:
+            row = UserPreference(user_id=user_id)
+            db.session.add(row)
+        row.activity_unit = unit
+        row.updated_at = dt.datetime.now(dt.UTC)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    if has_request_context():
+        g.rp_activity_unit = unit
+
+
+def activity_filter(mbq: Exact | None, unit: str | None = None) -> str:
+    """`{{ batch.planned_activity_mbq | activity }}`: '370 MBq' / '10.00 mCi' / '12.35 GBq'; '—' when
+    there is no value (never a false zero)."""
+    if mbq is None or mbq == "":
+        return "—"
+    return format_activity(mbq, unit or current_activity_unit())
+
+
+def parse_activity(text: object, unit: str, field: str = "activity", places: int | None = None) -> Decimal:
+    """What a person typed in `unit` as MBq, exactly: '10.5' mCi -> 388.5 MBq.
+
+    `places`: the decimals the MBq column keeps; a value that would need more is refused, never cut
+    (e.g. 0.0001 mCi = 0.0037 MBq in a column of 1 decimal)."""
+    if unit not in UNITS:
+        raise ValidationFailed("Choose MBq or mCi.", {field: ["MBq or mCi."]})
+    raw = str(text if text is not None else "").strip()
+    if "," in raw:  # "1,000" is a thousand in one country and one in another: ask, never guess
+        raise ValidationFailed(
+            f"Type the {field} without commas, with a point for decimals (e.g. 10.5).",
+            {field: ["No commas."]},
+        )
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValidationFailed(f"The {field} must be a number.", {field: ["Not a number."]}) from None
+    if not value.is_finite() or value <= 0:
+        raise ValidationFailed(f"The {field} must be above zero.", {field: ["Above zero."]})
+    mbq = value * MBQ_PER_MCI if unit == "mCi" else value  # exact: Decimal x integer
+    if places is not None and mbq != mbq.quantize(Decimal(1).scaleb(-places)):
+        raise DomainError(
+            "TOO_PRECISE",
+            f"{raw} {unit} is {mbq.normalize():f} MBq, more decimals than the {places} kept: "
+            "round the value you type.",
+            422,
+            {"fields": {field: [f"At most {places} decimals of MBq."]}},
+        )
+    return mbq
+
+
+def register_filters(app) -> None:
+    app.jinja_env.filters["activity"] = activity_filter
+    app.jinja_env.globals["activity_unit"] = current_activity_unit
