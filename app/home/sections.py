@@ -340,8 +340,9 @@ def dispensing_released(actor: Actor, now: dt.datetime) -> Section:
         actor, "to_dispense", "Released batches to dispense", "fa-eyedropper", ("RELEASED", "DISPENSING_IN_PROGRESS"),
         "Dispense", "No released batch is waiting for dispensing.",
     )  # fmt: skip
+    counts = dispensing_queries.counts_many(list(section.ids))  # one query for the whole queue
     for item, batch_id in zip(section.items, section.ids, strict=True):
-        doses = dispensing_queries.counts(batch_id)["dose_units"]
+        doses = counts[batch_id]["dose_units"]
         item.note = (
             f"{doses['dispensed']} of {doses['planned']} doses dispensed"
             if doses["planned"]
