@@ -239,33 +239,13 @@ def apply_transition(
     """
     note = inputs.note(note)
     metadata = inputs.metadata(metadata)
-    ctx = batch_flow.TransitionContext(
-        batch=batch_context(batch),
-        roles=actor.roles,
-        note=note,
-        has_signature=signature_id is not None,
-        override=override,
-        allow_admin_override=bool(current_app.config.get("ALLOW_ADMIN_OVERRIDE")),
-        system=system,
-    )
-    row = batch_flow.decide(ctx, to_status)
-    # A move that needs a signature must carry one; a signed move that does not need one (a QP's
-    # hold after release) keeps it too, so the timeline and the audit row show who signed it.
-    if row.needs_signature or signature_id is not None:
-        _check_signature(signature_id, batch, actor)
+    ctx, row = _decide(batch, to_status, actor, note, signature_id, override, system)
     is_override = batch_flow.is_override(ctx, row)
     source, before = batch.status, _state_snapshot(batch)
-    derived = batch_fields.derive(to_status, source, _current_derived(batch))
     at = _history_time()
     now = at or dt.datetime.now(dt.UTC)
     check_not_expired(batch, to_status, now)
-    for column, value in _derived_columns(derived).items():
-        setattr(batch, column, value)
-    stamp = batch_fields.STAMPS.get(to_status)
-    if stamp and getattr(batch, stamp) is None:
-        setattr(batch, stamp, now)
-    if to_status == "PRODUCTION_COMPLETE" and metadata and "actual_yield_mbq" in metadata:
-        batch.actual_yield_mbq = inputs.activity(metadata["actual_yield_mbq"], field="actual_yield_mbq")
+    _set_status_fields(batch, source, to_status, metadata, now)
     event = _event(
         batch,
         "DEVIATION" if "DEVIATION_OPEN" in (source, to_status) else "STATUS_CHANGE",
@@ -306,6 +286,48 @@ def apply_transition(
             system=True,
         )
     return event
+
+
+def _decide(
+    batch: Batch,
+    to_status: str,
+    actor: Actor,
+    note: str | None,
+    signature_id: int | None,
+    override: bool,
+    system: bool,
+) -> tuple[batch_flow.TransitionContext, batch_flow.Transition]:
+    """The domain machine's verdict on the move (role, guards, note, signature)."""
+    ctx = batch_flow.TransitionContext(
+        batch=batch_context(batch),
+        roles=actor.roles,
+        note=note,
+        has_signature=signature_id is not None,
+        override=override,
+        allow_admin_override=bool(current_app.config.get("ALLOW_ADMIN_OVERRIDE")),
+        system=system,
+    )
+    row = batch_flow.decide(ctx, to_status)
+    # A move that needs a signature must carry one; a signed move that does not need one (a QP's
+    # hold after release) keeps it too, so the timeline and the audit row show who signed it.
+    if row.needs_signature or signature_id is not None:
+        _check_signature(signature_id, batch, actor)
+    return ctx, row
+
+
+def _set_status_fields(
+    batch: Batch, source: str, to_status: str, metadata: dict | None, now: dt.datetime
+) -> None:
+    """The status and every field that follows from it (qc_status, qp_disposition, ...), the time
+    stamp of the step it reaches, and the yield recorded when production completes."""
+    derived = batch_fields.derive(to_status, source, _current_derived(batch))
+    for column, value in _derived_columns(derived).items():
+        setattr(batch, column, value)
+    stamp = batch_fields.STAMPS.get(to_status)
+    if stamp and getattr(batch, stamp) is None:
+        setattr(batch, stamp, now)
+    if to_status == "PRODUCTION_COMPLETE" and metadata and "actual_yield_mbq" in metadata:
+        batch.actual_yield_mbq = inputs.activity(metadata["actual_yield_mbq"], field="actual_yield_mbq")
 
 
 def batch_expires_at(batch: Batch) -> dt.datetime | None:
