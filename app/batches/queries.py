@@ -436,15 +436,14 @@ def batch_events(batch_id: int, actor: Actor, *, visible_checked: bool = False) 
     `batch_detail`), so the 404 check is not asked again."""
     viewer = viewer_for(actor)
     visible = _visible(viewer)
-    if not visible_checked:
+    query = select(BatchEvent.__table__).where(BatchEvent.batch_id == batch_id)
+    if visible is not None and not visible_checked:  # the batch's visibility in the same statement
+        query = query.join(Batch, Batch.id == BatchEvent.batch_id).where(visible)
+    rows = db.session.execute(query.order_by(BatchEvent.occurred_at, BatchEvent.id)).all()
+    if not rows and not visible_checked:  # no event seen: an empty timeline, or not this person's batch
         where = [Batch.id == batch_id, *([visible] if visible is not None else [])]
         if not db.session.execute(select(Batch.id).where(*where)).first():
             raise NotFound("batch")
-    rows = db.session.execute(
-        select(BatchEvent.__table__)
-        .where(BatchEvent.batch_id == batch_id)
-        .order_by(BatchEvent.occurred_at, BatchEvent.id)
-    ).all()
     events = [_event_dict(r, internal=not viewer.restricted) for r in rows]
     if viewer.restricted:  # hospitals: customer-facing milestones only (page, API and exports)
         from app.batches.customer_view import customer_events

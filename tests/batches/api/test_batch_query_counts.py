@@ -26,7 +26,7 @@ F18 = 6586.2
 # reads is a deliberate choice: raise the figure in the same commit and say why.
 MAX_LIST = 6  # user, page, order links, dose units, shipments (+1 for the count beyond page 1)
 MAX_DETAIL = 10  # user, row, order links, dose units, shipments, milestones, hospitals, deviations, orders
-MAX_EVENTS = 3  # user, visibility, events
+MAX_EVENTS = 2  # user, events (the visibility check rides in the events query)
 
 
 @pytest.fixture(autouse=True)
