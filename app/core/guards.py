@@ -67,12 +67,14 @@ def check_query(args) -> None:
 
 def check_rison(q: str) -> None:
     """FAB reads `page` and `page_size` from `q`; out-of-range numbers reached SQL OFFSET/LIMIT."""
-    try:
-        import prison
+    import prison
 
+    try:
         parsed = prison.loads(q)
-    except Exception:  # noqa: BLE001 - FAB answers malformed rison with its own 400
-        return
+    except prison.decoder.ParserException:
+        return  # FAB answers malformed rison with its own 400
+    except Exception as err:  # noqa: BLE001 - prison raises ValueError on numbers like 2.3e+101, FAB does not catch it
+        raise DomainError("BAD_REQUEST", "The q parameter could not be read (not valid rison).", 400) from err
     if not isinstance(parsed, dict):
         return
     for key in _PAGE_KEYS:

@@ -27,12 +27,16 @@ def too_long(field: str, limit: int) -> ValidationFailed:
     )
 
 
-def text_input(value: Any, field: str, *, limit: int | None = None) -> str | None:
-    """A client's free text: None/"" -> None, a string stripped, anything else 422."""
+def text_input(
+    value: Any, field: str, *, limit: int | None = None, numbers_as_text: bool = False
+) -> str | None:
+    """A client's free text: None/"" -> None, a string stripped, anything else 422 (a JSON number
+    where text is expected is a client error: `site_code: 5`). `numbers_as_text` is for fields where a
+    number is a legitimate answer typed as text (a QC text result such as "7")."""
     if value is None:
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        value = str(value)  # a number typed into a text field is its text
+    if numbers_as_text and isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
     if not isinstance(value, str):
         raise ValidationFailed(f"{field} must be text.", {field: ["Not text."]})
     value = value.strip()

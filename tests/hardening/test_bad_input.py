@@ -131,3 +131,20 @@ def test_text_longer_than_its_column_is_422_naming_field_and_limit(app_ctx):
         db.session.flush()
     assert "symbol" in err.value.user_message and "characters" in err.value.user_message
     db.session.rollback()
+
+
+def test_rison_number_prison_cannot_read_is_400_not_500(api, app_ctx):
+    """Found by the fuzz test: prison raises ValueError on '2.39e+101', which FAB does not catch."""
+    r = api("admin").get("/api/v1/sites/1?q=2.3947295417627547e%2B101")
+    assert r.status_code == 400, r.get_data(as_text=True)
+    assert r.get_json()["code"] == "BAD_REQUEST" and r.get_json()["traceId"]
+
+
+def test_a_number_where_text_is_expected_is_422(api, app_ctx):
+    from tests.batch_factories import new_batch
+
+    batch = new_batch()
+    r = api("planner").post(
+        f"/api/v1/batches/{batch.id}/transition", json={"to_status": "SCHEDULED", "note": 7}
+    )
+    assert r.status_code == 422 and r.get_json()["code"] == "VALIDATION_ERROR"

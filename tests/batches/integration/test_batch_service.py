@@ -396,7 +396,7 @@ def test_detail_has_milestones_next_step_and_actions_for_the_caller(app_ctx):
     assert detail["next_step"]["title"] == "Release batch" and detail["next_step"]["you_can"]
     assert [a["trigger"] for a in detail["allowed_actions"]] == ["release", "hold", "reject"]
     assert batch_queries.batch_detail(batch.id, actor("Dispensing"))["allowed_actions"] == []
-    assert detail["dose_units"] == {"planned": 0, "dispensed": 0, "packed": 0, "shipped": 0}
+    assert detail["dose_units"] == {"planned": 0, "dispensed": 0, "packed": 0, "shipped": 0, "cancelled": 0}
 
 
 def test_linking_a_hospital_lets_its_users_see_the_batch(app_ctx, db_session):
