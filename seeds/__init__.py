@@ -23,9 +23,6 @@ def run_seeds(demo: bool = True) -> dict[str, int]:
         from seeds import capacity
 
         summary.update(capacity.seed())
-        from seeds import orders
-
-        summary.update(orders.seed())
         from seeds import demo_batches
 
         summary.update(demo_batches.seed())

@@ -33,7 +33,7 @@ def _actor(username: str) -> Actor | None:
 
 def _windows(now: dt.datetime) -> list[DeliveryWindow]:
     """Open FDG windows from the day after tomorrow on (past every cut-off), earliest first."""
-    from app.capacity import service as capacity
+    from app.capacity import domain as rules
     from app.core.domain import DomainError
 
     calendar = db.session.execute(select(ResourceCalendar).where(ResourceCalendar.code == "DISP-1")).scalar()
@@ -49,7 +49,16 @@ def _windows(now: dt.datetime) -> list[DeliveryWindow]:
     out = []
     for w in rows:
         try:
-            capacity.check_booking_open(w, now)
+            cal = w.calendar
+            rules.booking_open(
+                w.local_date,
+                w.start_at,
+                cal.timezone,
+                cal.cutoff_days_before,
+                cal.cutoff_local_time,
+                w.is_closed,
+                now,
+            )
         except DomainError:
             continue
         out.append(w)

@@ -65,7 +65,24 @@ ACTION_LABELS: dict[str, str] = {
 }
 
 # Words that stay in capitals when an identifier becomes words.
-_ACRONYMS = {"qc", "qp", "oos", "ebr", "un", "ti", "id", "utc", "url", "csv", "pdf", "coa", "mbq", "gbq", "kpi", "api"}
+_ACRONYMS = {
+    "qc",
+    "qp",
+    "oos",
+    "ebr",
+    "un",
+    "ti",
+    "id",
+    "utc",
+    "url",
+    "csv",
+    "pdf",
+    "coa",
+    "mbq",
+    "gbq",
+    "kpi",
+    "api",
+}
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from flask import flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from werkzeug.exceptions import NotFound
 
-from app.batches.queries import get_visible
+from app.batches.queries import get_visible, viewer_for
 from app.core.actor import current_actor
 from app.core.domain import ValidationFailed
 from app.dispensing import materials, queries, service
@@ -46,6 +47,10 @@ class DispensingView(BaseView):
     @has_access
     def batch(self, batch_id: int):
         actor = current_actor()
+        if viewer_for(actor).restricted:
+            # the dispensing workstation (vial, expiry, lots) is internal; a hospital sees its doses
+            # on its order's journey and through the API
+            raise NotFound()
         unit = _unit(request.args.get("unit"))
         data = queries.doses_of_batch(batch_id, actor)
         return self.render_template(

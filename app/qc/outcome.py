@@ -161,10 +161,6 @@ def _after_release_progress(batch: Any, session: BatchQcSession, result: BatchQc
         from app.batches import extensions_hooks
 
         extensions_hooks.after_release_failed(batch, f"{result.test_name_en}: {result.fail_reason}", actor)
-        # The batch may already be with patients: logistics opens the recall (issue 11), same transaction.
-        from app.batches import extensions_hooks
-
-        extensions_hooks.after_release_failed(batch, f"{result.test_name_en}: {result.fail_reason}", actor)
         notify_event(  # the batch may already be with patients: the QP decides on hold or recall
             "OOS_OPENED",
             f"/batches/{batch.id}",
