@@ -97,6 +97,7 @@ def _batch_queue(
         empty,
         "Open the batch list",
         _list_url(status=",".join(statuses)),
+        ids=[b["id"] for b in page["items"]],
     )
 
 

@@ -123,3 +123,13 @@ def test_planner_sees_the_order_waiting_for_validation_and_the_validated_pool(cl
     assert submitted.order_no in section_html(html, "to_validate")
     assert validated.order_no in section_html(html, "to_plan")
     assert "Plan a batch" in section_html(html, "to_plan")
+
+
+def test_dispensing_queue_shows_dose_progress_and_opens_the_dispensing_screen(client, app_ctx):
+    from tests.batch_page_factories import journey
+
+    batch = journey("RELEASED")
+    html = section_html(home(client, "disp"), "to_dispense")
+    assert batch.batch_no in html
+    assert "No dose planned yet" in html or "doses dispensed" in html
+    assert f"/dispensing/batches/{batch.id}" in html
