@@ -64,8 +64,10 @@ def _batches(actor: Actor, **filters: Any) -> dict[str, Any]:
     return batch_queries.list_batches(ListQuery(page_size=ITEM_LIMIT, **filters), actor)
 
 
-def _batch_item(b: dict[str, Any], action: str, note: str = "", tone: str = "") -> Item:
-    cell = (b.get("hot_cell") or {}).get("name") or ""
+def _batch_item(
+    b: dict[str, Any], action: str, note: str = "", tone: str = "", *, internal: bool = True
+) -> Item:
+    cell = ((b.get("hot_cell") or {}).get("name") or "") if internal else ""  # hot cells are internal
     when = fmt_local(b["planned_start_at"], "%a %d %b %H:%M")
     return Item(
         title=b["batch_no"],
@@ -371,7 +373,7 @@ def planner_unscheduled(actor: Actor, now: dt.datetime) -> Section:
 # --- customer -------------------------------------------------------------------------------------------
 def customer_batches(actor: Actor, now: dt.datetime) -> Section:
     page = _batches(actor, sort="planned_at", order="desc")
-    items = [_batch_item(b, "Follow") for b in page["items"]]
+    items = [_batch_item(b, "Follow", internal=False) for b in page["items"]]
     return Section(
         "my_batches",
         "Batches for your hospital",

@@ -92,7 +92,7 @@ def test_empty_sections_say_so_honestly(client, app_ctx):
 
 
 def test_hospital_home_shows_only_its_own_batches(client, app_ctx):
-    theirs = new_batch(customer_codes=["KFSH"])
+    theirs = new_batch(customer_codes=["KFSH"], hot_cell_code="HC-1")
     other = new_batch()
     html = section_html(home(client, "hospital"), "my_batches")
     mine = batch_queries.list_batches(ListQuery(page_size=50), actor("Customer"))
@@ -100,6 +100,7 @@ def test_hospital_home_shows_only_its_own_batches(client, app_ctx):
     assert other.id not in ids
     assert other.batch_no not in html
     assert theirs.id in ids and theirs.batch_no in html
+    assert "Hot cell" not in html  # an internal detail
 
 
 # --- the order side ------------------------------------------------------------------------------------
