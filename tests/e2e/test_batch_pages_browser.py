@@ -136,7 +136,8 @@ def test_hospital_sees_no_metadata_no_audit_and_not_other_hospitals(page, base_u
     expect(page.locator(".rp-batch-table")).to_contain_text(day["scheduled"].batch_no)
     expect(page.locator(".rp-batch-table")).not_to_contain_text(day["review"].batch_no)
     page.goto(f"{base_url}/batches/{day['closed'].id}")
-    expect(page.locator(".rp-timeline")).to_contain_text("Batch Closed")
+    expect(page.locator(".rp-timeline")).to_contain_text("Batch completed")  # customer-facing words
+    expect(page.locator(".rp-timeline")).not_to_contain_text("()")
     assert page.locator(".rp-event-details").count() == 0
     assert page.locator(".rp-tabs").get_by_text("Audit").count() == 0
     response = page.goto(f"{base_url}/batches/{day['review'].id}")
