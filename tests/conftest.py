@@ -85,6 +85,20 @@ def redis_url():
         handle.shutdown() if hasattr(handle, "shutdown") else None
 
 
+# Audit checkpoints live outside the database (issue 14). A test's database work is rolled back or
+# removed afterwards, so the checkpoints it wrote must go too, or a later verify would rightly report
+# the chain "shorter than its checkpoint".
+ANCHOR_DIR = tempfile.mkdtemp(prefix="rp-audit-anchors-")
+
+
+@pytest.fixture(autouse=True)
+def _forget_checkpoints_written_by_the_test():
+    before = set(Path(ANCHOR_DIR).rglob("anchor-*.json"))
+    yield
+    for path in set(Path(ANCHOR_DIR).rglob("anchor-*.json")) - before:
+        path.unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="session")
 def test_config(database_url, redis_url):
     from config import TestConfig
@@ -93,7 +107,7 @@ def test_config(database_url, redis_url):
         SQLALCHEMY_DATABASE_URI = database_url
         REDIS_URL = redis_url
         UPLOAD_DIR = tempfile.mkdtemp(prefix="rp-uploads-")
-        AUDIT_ANCHOR_DIR = tempfile.mkdtemp(prefix="rp-audit-anchors-")
+        AUDIT_ANCHOR_DIR = ANCHOR_DIR
 
     return _Config
 

@@ -47,8 +47,10 @@ def linked_counts(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 def register_after_release_failure(listener: Callable[[Any, str, Any], None]) -> None:
     """`listener(batch, reason, actor)`, called inside QC's transaction when an after-release test
-    fails (dispensing/logistics open the recall)."""
-    _after_release_failure.append(listener)
+    fails (dispensing/logistics open the recall). Registering the same listener again (a second app
+    in one process) changes nothing: one failure opens one recall."""
+    if listener not in _after_release_failure:
+        _after_release_failure.append(listener)
 
 
 def after_release_failed(batch: Any, reason: str, actor: Any) -> None:

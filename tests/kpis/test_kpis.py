@@ -25,7 +25,8 @@ def _no_redis(monkeypatch):
 def _made(
     db_session, lead_min: int | None, planned: float | None, actual: float | None, late_min: int = 0
 ) -> Batch:
-    b = new_batch(planned_activity_mbq=planned)
+    # planned start fixed before EOS (the factory's default start moves on with every batch of the run)
+    b = new_batch(planned_activity_mbq=planned, start=EOS - dt.timedelta(hours=2))
     eos = EOS + dt.timedelta(minutes=late_min)
     values = {"actual_end_at": eos, "planned_end_at": EOS, "actual_yield_mbq": actual}
     if lead_min is not None:
