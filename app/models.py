@@ -7,8 +7,8 @@ from app.batches import models as batches  # noqa: F401
 from app.capacity import models as capacity  # noqa: F401
 from app.dispensing import models as dispensing  # noqa: F401
 from app.genealogy import models as genealogy  # noqa: F401
-from app.logistics import models as logistics  # noqa: F401
 from app.kpis import models as kpis  # noqa: F401
+from app.logistics import models as logistics  # noqa: F401
 from app.masterdata import models as masterdata  # noqa: F401
 from app.notifications import models as notifications  # noqa: F401
 from app.orders import models as orders  # noqa: F401

@@ -168,7 +168,9 @@ def _plant(tmp_path: Path, files: dict[str, str]) -> Path:
 
 
 def test_the_domain_check_catches_flask_in_a_domain_module(tmp_path):
-    app_dir = _plant(tmp_path, {"qc/domain/rules.py": "from flask import g\n", "batches/domain.py": "x = 1\n"})
+    app_dir = _plant(
+        tmp_path, {"qc/domain/rules.py": "from flask import g\n", "batches/domain.py": "x = 1\n"}
+    )
     assert domain_violations(app_dir) == ["app.qc.domain.rules:1 imports flask"]
 
 
@@ -199,7 +201,9 @@ def test_the_cycle_check_catches_a_circle():
 
 def test_the_import_reader_sees_lazy_and_relative_imports(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("import sqlalchemy.orm\nfrom flask import g\ndef f():\n    from app.qc import x\nfrom ..y import z\n")
+    bad.write_text(
+        "import sqlalchemy.orm\nfrom flask import g\ndef f():\n    from app.qc import x\nfrom ..y import z\n"
+    )
     assert sorted(m for _, m in _imports(bad)) == ["..y", "app.qc", "flask", "sqlalchemy.orm"]
 
 

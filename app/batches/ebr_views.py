@@ -26,7 +26,9 @@ def _steps_from_form(form: Any) -> list[ebr.StepInput]:
     for i, title in enumerate(titles):
         if not title.strip():
             continue
-        values: dict[str, Any] = {f: (form.getlist(f)[i] if i < len(form.getlist(f)) else "") for f in STEP_FIELDS}
+        values: dict[str, Any] = {
+            f: (form.getlist(f)[i] if i < len(form.getlist(f)) else "") for f in STEP_FIELDS
+        }
         steps.append(ebr.StepInput(**values, is_yield=str(i) in form.getlist("is_yield")))
     return steps
 

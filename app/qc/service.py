@@ -259,7 +259,9 @@ def _entry_from(data: Mapping[str, Any], result: BatchQcResult) -> Entry:
         raise DomainError("VALIDATION_ERROR", "Send the result as an object.", 422)
     numeric = to_decimal(data.get("numeric_value")) if "numeric_value" in data else result.numeric_value
     text = data.get("text_value", result.text_value)
-    text = text_input(text, "text_value", limit=500, numbers_as_text=True)  # too long: 422, never cut (issue 14)
+    text = text_input(
+        text, "text_value", limit=500, numbers_as_text=True
+    )  # too long: 422, never cut (issue 14)
     choice = data.get("pass_fail_value", result.pass_fail_value)
     choice = None if choice in (None, "") else str(choice).strip().upper()
     not_applicable = bool(data.get("not_applicable"))

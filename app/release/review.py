@@ -192,7 +192,9 @@ def _deviation_text(d: Deviation) -> str:
 def findings(batch: Batch, now: dt.datetime | None = None) -> list[rules.Finding]:
     from app.batches.ebr import review_findings  # the executed batch record's exceptions (issue 12)
 
-    ebr = [rules.Finding(f["kind"], f["severity"], f["title"], f["detail"]) for f in review_findings(batch.id)]
+    ebr = [
+        rules.Finding(f["kind"], f["severity"], f["title"], f["detail"]) for f in review_findings(batch.id)
+    ]
     return sorted(rules.findings(review_facts(batch, now)) + ebr, key=lambda x: x.severity != rules.EXCEPTION)
 
 

@@ -21,7 +21,9 @@ _INTERNAL_READ["Reservation"] = READ  # capacity holds and the windows' remainin
 # Booking capacity: hold minutes of a window, cancel a hold (capacity part).
 BOOKING = ("can_read", "can_create", "can_cancel")
 _INTERNAL_READ["Order"] = READ  # hospital orders and their journey (orders part)
-_INTERNAL_READ["Ebr"] = READ  # master batch records (issue 12); writing is QC Manager's, executing Production's
+_INTERNAL_READ["Ebr"] = (
+    READ  # master batch records (issue 12); writing is QC Manager's, executing Production's
+)
 
 ROLE_DESCRIPTIONS: dict[str, str] = {
     "Admin": "Configuration, users and roles; stands in on batch paths only where the site has switched that on.",
@@ -157,7 +159,7 @@ ADMIN_EXCLUDED: frozenset[tuple[str, str]] = frozenset(
 # shipments, material records, the genealogy and recalls. A hospital sees and confirms only its own
 # (the services filter by its customer).
 _DISPATCH_ACTS = ("can_read", "can_pack", "can_dispatch", "can_deliver", "can_cancel")
-for _role, _grants in {
+_DOWNSTREAM_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     "Production": {"BatchMaterial": ("can_read", "can_record"), "Genealogy": READ},
     "Dispensing": {"DoseUnit": ("can_read", "can_dispense", "can_label"), "Genealogy": READ},
     "Logistics": {
@@ -171,5 +173,6 @@ for _role, _grants in {
     "Planner": {"DoseUnit": READ, "Shipment": READ},
     "Auditor": {"DoseUnit": READ, "Shipment": READ, "Genealogy": READ, "Recall": READ},
     "Customer": {"DoseUnit": READ, "Shipment": ("can_read", "can_deliver")},
-}.items():
+}
+for _role, _grants in _DOWNSTREAM_GRANTS.items():
     MATRIX[_role].update(_grants)

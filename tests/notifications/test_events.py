@@ -111,9 +111,7 @@ def test_unknown_variable_is_refused_and_a_good_template_is_used_and_audited(app
         n.user_id: n
         for n in db_session.execute(select(Notification).where(Notification.id.in_(ids))).scalars()
     }
-    assert (
-        by_user[_uid("disp")].title == "أُفرج عن FDG-1" and by_user[_uid("disp")].language == "ar"
-    )
+    assert by_user[_uid("disp")].title == "أُفرج عن FDG-1" and by_user[_uid("disp")].language == "ar"
     assert by_user[_uid("planner")].title == "FDG-1 was released by the QP"
     audit = db.metadata.tables["audit_log"]
     row = db_session.execute(

@@ -80,7 +80,10 @@ def test_later_template_changes_never_alter_an_existing_batch(app_ctx):
 def test_without_active_template_the_batch_is_made_warned_and_cannot_pass(app_ctx):
     nh3 = product("NH3")
     qc_templates.retire(
-        nh3.id, qc_template_queries.active_template(nh3.id).id, reason="Revalidation", actor=actor("qcmanager")
+        nh3.id,
+        qc_template_queries.active_template(nh3.id).id,
+        reason="Revalidation",
+        actor=actor("qcmanager"),
     )
     batch = make_batch("NH3")
     _, session = qc.get_session(batch.id)

@@ -242,4 +242,6 @@ def test_seed_is_idempotent(app_ctx):
     before = db.session.execute(select(ProductQcTemplate.id)).scalars().all()
     assert qc_seed.seed() == {"qc_tests": 0, "qc_templates": 0}
     assert db.session.execute(select(ProductQcTemplate.id)).scalars().all() == before
-    assert Decimal("4.5") == qc_template_queries.active_template(product("FDG").id).lines[1].spec_rule.min_value
+    assert (
+        Decimal("4.5") == qc_template_queries.active_template(product("FDG").id).lines[1].spec_rule.min_value
+    )
