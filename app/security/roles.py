@@ -152,6 +152,9 @@ ADMIN_EXCLUDED: frozenset[tuple[str, str]] = frozenset(
         ("can_this_form_post", "UserInfoEditView"),
         ("can_open_deviation", "Batch"),
         ("can_close_deviation", "Batch"),
+        # QC review and the QP's disposition are GMP decisions of those roles, never configuration.
+        ("can_review", "QcSession"),
+        ("can_release", "Batch"),
     }
 )
 
