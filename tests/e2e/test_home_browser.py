@@ -134,13 +134,51 @@ def test_auditor_verifies_the_chain_from_home(page, base_url):
     expect(page.locator(".alert").first).to_be_visible()
 
 
+def test_qc_manager_opens_a_draft_template_from_home(page, base_url):
+    from sqlalchemy import select
+
+    from app.core.extensions import db
+    from app.masterdata.models import Product
+    from app.qc import templates as qc_templates
+    from tests.batch_factories import actor, ensure_master_data
+
+    ensure_master_data()
+    product = db.session.execute(select(Product).where(Product.code == "FDG")).scalar_one()
+    qc_templates.create_version(product.id, change_summary="Ph. Eur. 1325 update", actor=actor("QC Manager"))
+    login(page, base_url, "qcmanager")
+    expect(section(page, "drafts")).to_contain_text(product.name_en)
+    shot(page, "home-qcmanager")
+    with page.expect_navigation():
+        first_action(page, "drafts").click()
+    assert f"/qc/templates/{product.id}" in page.url, page.url
+    assert page.locator(".alert-danger").count() == 0
+
+
+def test_admin_sees_a_product_without_an_active_qc_template_and_opens_it(page, base_url):
+    from app.core.extensions import db
+    from app.masterdata.models import Nuclide, Product
+    from tests.batch_factories import ensure_master_data
+
+    ensure_master_data()
+    f18 = db.session.query(Nuclide).filter_by(symbol="F-18").one()
+    db.session.add(
+        Product(code="FCH", name_en="[18F]Fluorocholine injection", nuclide=f18, shelf_life_min=600)
+    )
+    db.session.commit()
+    login(page, base_url, "admin")
+    expect(section(page, "problems")).to_contain_text("[18F]Fluorocholine injection")
+    expect(section(page, "problems")).to_contain_text("No active QC template")
+    shot(page, "home-admin")
+    with page.expect_navigation():
+        first_action(page, "problems").click()
+    assert "/qc/templates/" in page.url, page.url
+
+
 @pytest.mark.parametrize(
     ("username", "key", "target"),
     [
         ("qcreview", "review", "/qc/"),
-        ("qcmanager", "drafts", "/qc/templates/"),
         ("logi", "shipments", "/logistics/shipments/"),
-        ("admin", "problems", "/products/list/"),
     ],
 )
 def test_roles_with_nothing_waiting_see_it_said_and_reach_their_page(page, base_url, username, key, target):
