@@ -388,13 +388,14 @@ def customer_batches(actor: Actor, now: dt.datetime) -> Section:
 
 # --- auditor and admin -------------------------------------------------------------------------------------
 def audit_overview(actor: Actor, now: dt.datetime) -> Section:
+    from app.audit import labels
     from app.audit import queries as audit_queries
 
     last = audit_queries.latest_verification()
     rows, total = audit_queries.search(audit_queries.AuditFilters(), site_tz(), 1, 6)
     items = [
         Item(
-            title=f"{r.action.replace('_', ' ').capitalize()} · {r.entity_type}",
+            title=f"{labels.action_label(r.action)} · {labels.entity_label(r.entity_type)}",
             subtitle=f"{fmt_local(r.occurred_at, '%d %b %H:%M')} · {r.actor_name}",
             note=(r.reason or "")[:140],
             action_label="Open",

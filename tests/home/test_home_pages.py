@@ -134,3 +134,9 @@ def test_dispensing_queue_shows_dose_progress_and_opens_the_dispensing_screen(cl
     assert batch.batch_no in html
     assert "No dose planned yet" in html or "doses dispensed" in html
     assert f"/dispensing/batches/{batch.id}" in html
+
+
+def test_the_auditors_home_names_records_and_actions_in_words(client, app_ctx):
+    text = re.sub(r"<[^>]+>", " ", section_html(home(client, "auditor"), "audit"))  # what people read
+    assert "Hash chain" in text
+    assert "QpProductAuthorisation" not in text and "STATUS_CHANGE" not in text
