@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from app.core.api_errors import ApiErrorsMixin, error_response
 from app.security import views as security_views
 from app.security.audit_hooks import AuditedLoginMixin
-from app.security.permission_cache import DEFAULT_TTL_S, Pair, PermissionCache
+from app.security.permission_cache import DEFAULT_TTL_S, Pair, PermissionCache, UserSnapshot
 
 
 def _auth_rate_limit() -> str:
@@ -167,6 +167,31 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
             if self._has_access_builtin_roles(role, permission_name, name)
         )
         return result
+
+    def load_user(self, pk):
+        """The user of a session or token, from this process's cache when its permissions version is
+        current (no SQL); an inactive or unknown user is never cached and gets None (401 / sign in)."""
+        try:
+            user_id = int(pk)
+        except (TypeError, ValueError):
+            return None
+        cache, gen = self.permission_cache, self._generation()
+        snapshot = cache.user(gen, user_id)
+        if snapshot is not None:
+            return snapshot.copy(self.user_model, self.role_model)
+        user = self.get_user_by_id(user_id)
+        if user is None or not user.is_active:
+            return None
+        if not user.groups:  # group memberships (unused here) are read from the database each time
+            cache.keep_user(gen, user_id, UserSnapshot.of(user))
+        return user
+
+    def _get_safe_user(self, user):
+        """FAB re-reads a detached user from the database before each check (once per menu entry on a
+        page); a copy from the cache is current for this permissions version: use it as it is."""
+        if getattr(user, "rp_cached_copy", False):
+            return user
+        return super()._get_safe_user(user)
 
     def get_user_by_id(self, pk):
         """The user with roles and groups in one statement (the JWT and session user loads)."""

@@ -14,6 +14,10 @@ roles, permissions or a user's roles, whatever wrote it).
   never the committed one again.
 - A check uses the generation matching the version it read, so a thread never reads another
   transaction's uncommitted permissions.
+- The signed-in user (columns and roles) is cached in the same generation: a request whose token or
+  session names a cached user sends no SQL at all. Deactivating a user, changing their password,
+  name or roles bumps the version (migration 0018 adds ab_user's key columns), so a deactivated
+  account stops working within the same few seconds as a revoked permission.
 """
 
 from __future__ import annotations
@@ -24,24 +28,69 @@ import weakref
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import event, text
-from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm import Session, attributes, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 Pair = tuple[str, str]  # (permission name, view/resource name), as FAB spells them
 DEFAULT_TTL_S = 2.0
 LOCAL_CHANGE_WINDOW_S = 30.0
+MAX_CACHED_USERS = 10_000
+# User columns whose change must reach every process's cached users (migration 0018's trigger on
+# ab_user bumps the version for these, and this process drops its cache at once).
+USER_KEY_COLUMNS = ("active", "password", "username", "first_name", "last_name", "email")
 VERSION_SQL = text("SELECT version FROM rp_permissions_version WHERE id = 1")
 
 
 class _Generation:
     """Everything cached for one permissions version; replaced whole when the version changes."""
 
-    __slots__ = ("version", "roles", "sets", "public")
+    __slots__ = ("version", "roles", "sets", "public", "users")
 
     def __init__(self, version: int | None) -> None:
         self.version = version
         self.roles: dict[int, frozenset[Pair]] = {}
         self.sets: dict[tuple[int, ...], frozenset[Pair]] = {}
         self.public: frozenset[Pair] | None = None
+        self.users: dict[int, UserSnapshot] = {}
+
+
+class UserSnapshot:
+    """A signed-in user's columns and roles as loaded at one permissions version.
+
+    Every request gets its own detached copy (`copy()`): never an instance shared between threads or
+    sessions, never one with pending changes (a copy attached to a session by mistake flushes
+    nothing). Relationships other than roles and groups are not loaded on the copy; code that needs
+    more of the user reads it from the database (the e-signature does, for the password hash)."""
+
+    __slots__ = ("columns", "roles")
+
+    def __init__(self, columns: dict[str, object], roles: tuple[tuple[int, str], ...]) -> None:
+        self.columns = columns
+        self.roles = roles
+
+    @classmethod
+    def of(cls, user: object) -> UserSnapshot:
+        mapper = user.__mapper__  # type: ignore[attr-defined]
+        columns = {attr.key: getattr(user, attr.key) for attr in mapper.column_attrs}
+        roles = tuple((role.id, role.name) for role in user.roles)  # type: ignore[attr-defined]
+        return cls(columns, roles)
+
+    def copy(self, user_model: type, role_model: type) -> object:
+        user = user_model()
+        for key, value in self.columns.items():
+            set_committed_value(user, key, value)
+        roles = []
+        for role_id, name in self.roles:
+            role = role_model()
+            set_committed_value(role, "id", role_id)
+            set_committed_value(role, "name", name)
+            make_transient_to_detached(role)
+            roles.append(role)
+        set_committed_value(user, "roles", roles)
+        set_committed_value(user, "groups", [])
+        make_transient_to_detached(user)
+        user.rp_cached_copy = True  # not a column: tells the security manager not to re-read it
+        return user
 
 
 class PermissionCache:
@@ -90,6 +139,14 @@ class PermissionCache:
             gen.sets[key] = found
         return found
 
+    def user(self, gen: _Generation, user_id: int) -> UserSnapshot | None:
+        return gen.users.get(user_id)
+
+    def keep_user(self, gen: _Generation, user_id: int, snapshot: UserSnapshot) -> None:
+        if len(gen.users) >= MAX_CACHED_USERS:
+            gen.users.clear()  # a site has tens of users; this only bounds a pathological case
+        gen.users[user_id] = snapshot
+
     def public(self, gen: _Generation, load: Callable[[], frozenset[Pair]]) -> frozenset[Pair]:
         if gen.public is None:
             gen.public = load()
@@ -115,7 +172,7 @@ def _touches_permissions(session: Session) -> bool:
         if isinstance(obj, User):
             if obj in session.new or obj in session.deleted:
                 return True
-            for key in ("roles", "groups"):
+            for key in ("roles", "groups", *USER_KEY_COLUMNS):
                 history = attributes.get_history(obj, key, passive=attributes.PASSIVE_NO_INITIALIZE)
                 if history.added or history.deleted:
                     return True

@@ -83,6 +83,60 @@ def test_protected_do_nothing_endpoint_sends_at_most_one_statement(floor_app):
     assert per_request <= MAX_STATEMENTS_PER_REQUEST, "\n---\n".join(seen[:6])
 
 
+def test_a_warm_request_sends_no_sql_at_all(floor_app):
+    """The user comes from the same cache as the permissions: no statement, not even BEGIN."""
+    with rolled_back(floor_app):
+        api = Api(floor_app.test_client(), "planner")
+        for _ in range(3):
+            assert api.get("/api/v1/perm-cache-floor/").status_code == 200
+        with counted(floor_app) as seen:
+            for _ in range(10):
+                assert api.get("/api/v1/perm-cache-floor/").status_code == 200
+    assert seen == []
+
+
+def test_each_request_gets_its_own_detached_copy_of_the_cached_user(floor_app):
+    from sqlalchemy import inspect
+
+    from app.core.extensions import db
+
+    sm = floor_app.appbuilder.sm
+    with rolled_back(floor_app), floor_app.test_request_context():
+        planner = sm.find_user(username="planner")
+        uid, roles = planner.id, sorted(r.name for r in planner.roles)
+        db.session.expunge_all()
+        sm.load_user(uid)  # loads and caches
+        first, second = sm.load_user(uid), sm.load_user(uid)
+        assert first is not second and first.roles[0] is not second.roles[0]
+        for copy in (first, second):
+            assert inspect(copy).detached and copy.id == uid and copy.username == "planner"
+            assert sorted(r.name for r in copy.roles) == roles and copy.is_active
+        with counted(floor_app) as seen:
+            db.session.add(first)  # attached by mistake: nothing pending, nothing written
+            db.session.flush()
+        assert not [s for s in seen if s.lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE"))]
+
+
+def test_a_deactivated_user_is_refused_at_once_in_this_process(floor_app):
+    with rolled_back(floor_app) as session:
+        api = Api(floor_app.test_client(), "planner")
+        assert api.get("/api/v1/perm-cache-floor/").status_code == 200
+        user = floor_app.appbuilder.sm.find_user(username="planner")
+        user.active = False
+        session.commit()
+        assert api.get("/api/v1/perm-cache-floor/").status_code == 401
+
+
+def test_user_key_columns_bump_the_version_and_sign_in_bookkeeping_does_not(app_ctx, db_session):
+    start = _version(db_session)
+    db_session.execute(text("UPDATE ab_user SET login_count = login_count + 1, last_login = now()"))
+    assert _version(db_session) == start  # every sign-in writes these: no cache is dropped for them
+    for column, value in (("active", "active"), ("password", "password || ''"), ("email", "email")):
+        before = _version(db_session)
+        db_session.execute(text(f"UPDATE ab_user SET {column} = {value} WHERE username = 'planner'"))
+        assert _version(db_session) != before, column
+
+
 def test_permission_denied_is_still_denied_from_the_cache(floor_app):
     with rolled_back(floor_app):
         api = Api(floor_app.test_client(), "planner")
@@ -173,10 +227,10 @@ PROBE = textwrap.dedent(
     deadline = time.time() + 60
     while time.time() < deadline:
         status = client.get("/api/v1/batches/999999999", headers=headers).status_code
-        if status != 403 and not ready:
+        if status not in {denied} and not ready:
             ready = True
             print("READY", status, flush=True)
-        elif status == 403 and ready:
+        elif status in {denied} and ready:
             print("DENIED", time.time(), flush=True)
             break
         time.sleep(0.05)
@@ -196,7 +250,7 @@ def test_revoked_permission_applies_in_another_process_within_5_seconds(
         user = sm.add_user("cacheprobe", "Cache", "Probe", "cacheprobe@example.org", [role], "x" * 16)
         uid, role_id = user.id, role.id
         committed.commit()
-    script = PROBE.format(root=str(ROOT), db=database_url, redis=redis_url, uid=uid)
+    script = PROBE.format(root=str(ROOT), db=database_url, redis=redis_url, uid=uid, denied=(403,))
     probe = subprocess.Popen(
         [sys.executable, "-c", script],
         stdout=subprocess.PIPE,
@@ -217,6 +271,44 @@ def test_revoked_permission_applies_in_another_process_within_5_seconds(
         line = probe.stdout.readline()
         assert line.startswith("DENIED"), line + probe.stderr.read()
         assert float(line.split()[1]) - revoked_at < 5.0
+    finally:
+        probe.kill()
+        probe.wait()
+
+
+def test_a_deactivated_user_is_refused_in_another_process_within_5_seconds(
+    app, committed, database_url, redis_url
+):
+    """The other process caches the user with its permissions; deactivating bumps the version."""
+    from flask_appbuilder.security.sqla.models import User
+
+    sm = app.appbuilder.sm
+    with app.app_context():
+        user = sm.add_user(
+            "cacheprobe2", "Cache", "Probe", "cacheprobe2@example.org", [sm.find_role("Planner")], "x" * 16
+        )
+        uid = user.id
+        committed.commit()
+    script = PROBE.format(root=str(ROOT), db=database_url, redis=redis_url, uid=uid, denied=(401,))
+    probe = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DEMO_MODE": "1"},
+    )
+    try:
+        line = probe.stdout.readline()
+        assert line.startswith("READY"), line + probe.stderr.read()
+        assert line.split()[1] == "404"
+        time.sleep(2.5)  # the other process's version check is now a while old
+        with app.app_context():
+            committed.get(User, uid).active = False
+            committed.commit()
+            deactivated_at = time.time()
+        line = probe.stdout.readline()
+        assert line.startswith("DENIED"), line + probe.stderr.read()
+        assert float(line.split()[1]) - deactivated_at < 5.0
     finally:
         probe.kill()
         probe.wait()
