@@ -187,12 +187,14 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             # Flask-Login's cached user, FAB's g.user, flask_jwt_extended's verified token and user,
-            # our per-request permission set and trace id: all belong to one request only.
+            # our per-request permission set, trace id and the reader's activity unit: all belong to
+            # one request only.
             for name in [n for n in g if n.startswith("_jwt_extended")] + [
                 "_login_user",
                 "user",
                 "trace_id",
                 "_rp_permissions",
+                "rp_activity_unit",
             ]:
                 g.pop(name, None)
         return super().open(*args, **kwargs)

@@ -40,7 +40,13 @@ def pdf(doses: list[DoseUnit]) -> bytes:
     items = []
     for dose in doses:
         data = _data(dose)
-        items.append({"f": data, "qr": qr_svg(data["dose_unit_id"])})
+        items.append(
+            {
+                "f": data,
+                "qr": qr_svg(data["dose_unit_id"]),
+                "activity": labels.activity_lines(data["activity"]),
+            }
+        )
     if not items:
         raise DomainError("LABEL_NOT_READY", "No dispensed dose to print a label for yet.", 409)
     html = render_template("dispensing/labels.html", items=items)

@@ -16,6 +16,7 @@ from app.core.extensions import db
 from app.core.web import site_tz
 from app.kpis import queries
 from app.masterdata.models import Product
+from app.masterdata.preferences import activity_filter
 
 MAX_DAYS = 400
 
@@ -83,8 +84,24 @@ def _xlsx(data: dict[str, Any], kpis: list[str]) -> bytes:
     return out.getvalue()
 
 
+# Activities of a KPI row and the names of their texts for the charts' tooltips (in the reader's unit).
+ACTIVITY_TEXTS = {
+    "yields": {"planned_corrected_mbq": "planned_text", "actual_mbq": "actual_text"},
+    "dispensed": {"produced_mbq": "produced_text", "dispensed_eos_mbq": "dispensed_text"},
+}
+
+
+def with_activity_texts(rows: list[dict[str, Any]], kpi: str) -> list[dict[str, Any]]:
+    """The rows with each activity also as text in the signed-in person's unit ('10.00 mCi',
+    '12.35 GBq'), formatted by the same `activity` filter as the tables, so chart and table agree.
+    The MBq numbers stay as they are (the data, as in the exports)."""
+    texts = ACTIVITY_TEXTS.get(kpi, {})
+    return [r | {text: activity_filter(r.get(key)) for key, text in texts.items()} for r in rows]
+
+
 def chart_json(data: dict[str, Any]) -> dict[str, Any]:
-    """The same rows as plain JSON values for Chart.js (dates as labels, decimals as numbers)."""
+    """The same rows as plain JSON values for Chart.js (dates as labels, decimals as numbers), the
+    activities also as text in the reader's unit for the tooltips."""
 
     def plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
@@ -100,9 +117,9 @@ def chart_json(data: dict[str, Any]) -> dict[str, Any]:
         "weekly": plain(data["weekly"]),
         "lead": plain(data["lead"]),
         "handoffs": plain(data["handoffs"]),
-        "dispensed": plain(data["dispensed"]),
+        "dispensed": plain(with_activity_texts(data["dispensed"], "dispensed")),
         "otif": plain(data["otif"]),
-        "yields": plain(data["yields"]),
+        "yields": plain(with_activity_texts(data["yields"], "yields")),
         "fp": plain(data["first_pass"]),
     }
 

@@ -9,14 +9,16 @@ a decimal number of mCi is a decimal number of MBq: no rounding, no drift on the
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation, localcontext
+from fractions import Fraction
 
 from flask import g, has_request_context
 from flask_login import current_user
 
 from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
-from app.masterdata.domain.units import MBQ_PER_MCI, UNITS, Exact, format_activity
+from app.masterdata.domain.units import MBQ_PER_MCI, UNITS, Exact, format_activity, format_activity_both
 from app.masterdata.models import UserPreference
 
 DEFAULT_UNIT = "MBq"
@@ -71,6 +73,45 @@ def activity_filter(mbq: Exact | None, unit: str | None = None) -> str:
     return format_activity(mbq, unit or current_activity_unit())
 
 
+def activity_both_filter(mbq: Exact | None) -> str:
+    """`{{ dose.measured_activity_mbq | activity_both }}` on documents: '370 MBq (10.00 mCi)' whoever
+    prints it (the reader's preference plays no part); '—' when there is no value."""
+    if mbq is None or mbq == "":
+        return "—"
+    return format_activity_both(mbq)
+
+
+def _exact_mci_text(mbq: Decimal) -> str | None:
+    """`mbq` in mCi as a plain decimal when it is one (381.1 MBq -> '10.3'), else None (100 MBq is
+    2.7027... mCi, which no finite decimal holds)."""
+    mci = Fraction(mbq) / MBQ_PER_MCI
+    rest = mci.denominator
+    for prime in (2, 5):
+        while rest % prime == 0:
+            rest //= prime
+    if rest != 1:
+        return None
+    with localcontext() as ctx:
+        ctx.prec = 60  # enough for any terminating quotient of a stored reading: exact
+        return f"{(Decimal(mci.numerator) / Decimal(mci.denominator)).normalize():f}"
+
+
+def activity_inputs(stored_mbq: Sequence[object | None], unit: str) -> tuple[list[str], str]:
+    """Values to put back in a group of activity inputs (e.g. the half-life calculator's two readings)
+    for a person who types in `unit`, and the unit the group is shown in.
+
+    In mCi only when every stored value is an exact decimal number of mCi (a reading typed in mCi comes
+    back exactly as typed); otherwise the whole group stays in MBq, as stored, with its unit named, so
+    saving the page again never changes a recorded value by rounding it."""
+    texts = ["" if v is None or v == "" else str(v) for v in stored_mbq]
+    if unit != "mCi":
+        return texts, DEFAULT_UNIT
+    shown = [_exact_mci_text(Decimal(t)) if t else "" for t in texts]
+    if any(text is None for text in shown):
+        return texts, DEFAULT_UNIT
+    return [text or "" for text in shown], "mCi"
+
+
 def parse_activity(text: object, unit: str, field: str = "activity", places: int | None = None) -> Decimal:
     """What a person typed in `unit` as MBq, exactly: '10.5' mCi -> 388.5 MBq.
 
@@ -104,4 +145,6 @@ def parse_activity(text: object, unit: str, field: str = "activity", places: int
 
 def register_filters(app) -> None:
     app.jinja_env.filters["activity"] = activity_filter
+    app.jinja_env.filters["activity_both"] = activity_both_filter
     app.jinja_env.globals["activity_unit"] = current_activity_unit
+    app.jinja_env.globals["activity_inputs"] = activity_inputs

@@ -20,6 +20,7 @@ from app.batches.domain.states import label as batch_state_label
 from app.core.actor import current_actor
 from app.core.domain import DomainError
 from app.core.web import fmt_local, to_local
+from app.masterdata.preferences import parse_activity
 from app.qc import attachments as qc_attachments
 from app.qc import queries as qc_read
 from app.qc import samples as qc_samples
@@ -52,6 +53,8 @@ def _row_data(form: Any, rid: int) -> dict[str, Any] | None:
     # The half-life calculator: two timed readings; the service computes T½ and keeps both readings.
     t1, a1, t2, a2 = (form.get(f"hl_{k}_{rid}", "").strip() for k in ("t1", "a1", "t2", "a2"))
     if any((t1, a1, t2, a2)):
+        if form.get(f"hl_unit_{rid}") == "mCi":  # typed in mCi: kept in MBq, exactly (1 mCi = 37 MBq)
+            a1, a2 = [f"{parse_activity(a, 'mCi', 'reading'):f}" if a else "" for a in (a1, a2)]
         data["readings"] = [{"at": t1, "mbq": a1}, {"at": t2, "mbq": a2}]
     return data
 

@@ -370,7 +370,7 @@ def test_label_fields_carry_everything_a_dose_label_needs():
         "radionuclide": "F-18",
         "batch_number": "FDG-260329-01",
         "dose_unit_id": "DU-000123",
-        "activity": "370 MBq",
+        "activity": "370 MBq (10.00 mCi)",
         "calibration": "2026-03-29 10:00 CEST (Europe/Berlin)",
         "volume": "2.50 mL",
         "expiry": "2026-03-29 16:00 CEST (Europe/Berlin)",
@@ -381,9 +381,35 @@ def test_label_fields_carry_everything_a_dose_label_needs():
     }
 
 
-def test_label_activity_in_mci_and_half_life_in_hours():
-    fields = label(unit="mCi", half_life_s=TC99M_S)
-    assert fields["activity"] == "10.00 mCi" and fields["half_life"] == "T½ 6.01 h – correct for decay"
+def test_label_activity_in_both_units_whoever_prints_it_and_half_life_in_hours():
+    fields = label(activity_mbq_at_calibration=Decimal("12345"), half_life_s=TC99M_S)
+    assert (
+        fields["activity"] == "12.35 GBq (333.6 mCi)"
+        and fields["half_life"] == "T½ 6.01 h – correct for decay"
+    )
+    with pytest.raises(TypeError):  # no unit to choose: the label is the same for every reader
+        label(unit="mCi")
+
+
+@pytest.mark.parametrize(
+    ("activity", "lines"),
+    [
+        ("370 MBq (10.00 mCi)", ("370 MBq", "(10.00 mCi)")),
+        ("100.00 GBq (2,702.7 mCi)", ("100.00 GBq", "(2,702.7 mCi)")),
+        ("370 MBq", ("370 MBq", "")),  # a label printed before both units were shown
+    ],
+)
+def test_activity_lines_break_between_the_units_never_inside_a_number(activity, lines):
+    assert d.activity_lines(activity) == lines
+
+
+def test_zpl_label_prints_mbq_and_the_mci_on_its_own_line_at_the_same_size():
+    zpl = d.zpl_label(label())
+    assert "^FO40,390^A0N,48,48^FB732,1,4,L,0^FH^FDActivity: 370 MBq^FS" in zpl
+    assert "^A0N,48,48^FB564,1,4,L,0^FH^FD(10.00 mCi)^FS" in zpl
+    old = label() | {"activity": "370 MBq"}  # stored before both units: reprinted as it was printed
+    reprint = d.zpl_label(old)
+    assert "Activity: 370 MBq^FS" in reprint and "mCi" not in reprint
 
 
 def test_label_refused_without_order_reference_or_volume():

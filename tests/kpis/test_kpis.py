@@ -77,3 +77,33 @@ def test_page_renders_charts_and_tables_and_csv_export_is_formula_safe(client, d
     client.get("/logout/")
     login_page(client, "hospital")
     assert client.get("/kpis/").status_code in (302, 403)
+
+
+def test_page_pdf_and_chart_tooltips_show_activities_in_the_readers_unit(client, db_session):
+    from tests.activity_unit_factories import pdf_text, prefer
+
+    _made(db_session, None, 74000, 37000)  # on time: the planned activity needs no decay correction
+    service.refresh_facts()
+    period = "from=2026-11-22&to=2026-11-22"
+    prefer("planner", "mCi")
+    prefer("qp", "MBq")
+    login_page(client, "planner")
+    html = client.get(f"/kpis/?{period}").get_data(as_text=True)
+    # tables: planned (corrected) 74,000 MBq, actual 37,000 MBq, produced that day 37,000 MBq
+    assert (
+        '<td><bdi dir="ltr">2,000.0 mCi</bdi></td><td><bdi dir="ltr">1,000.0 mCi</bdi></td><td>50.0 %' in html
+    )
+    assert '<td><bdi dir="ltr">1,000.0 mCi</bdi></td><td><bdi dir="ltr">—</bdi></td>' in html
+    assert "Activities in mCi (1 mCi = 37 MBq)" in html and "Planned (corrected)</th>" in html
+    assert '"actual_text": "1,000.0 mCi"' in html and '"planned_text": "2,000.0 mCi"' in html  # tooltips
+    assert '"produced_text": "1,000.0 mCi"' in html and "GBq" not in html
+    mci_pdf = pdf_text(client.get(f"/kpis/export/kpis.pdf?{period}").data)
+    assert "2,000.0 mCi" in mci_pdf and "1,000.0 mCi" in mci_pdf and "Activities in mCi" in mci_pdf
+    csv = client.get(f"/kpis/export/yields.csv?{period}").get_data(as_text=True)
+    assert "planned_corrected_mbq,actual_mbq" in csv and "74000" in csv  # the exports keep MBq
+    client.get("/logout/")
+    login_page(client, "qp")
+    html = client.get(f"/kpis/?{period}").get_data(as_text=True)
+    assert '<td><bdi dir="ltr">74.00 GBq</bdi></td><td><bdi dir="ltr">37.00 GBq</bdi></td>' in html
+    assert '"actual_text": "37.00 GBq"' in html and "mCi<" not in html and 'mCi"' not in html
+    assert "37.00 GBq" in pdf_text(client.get(f"/kpis/export/kpis.pdf?{period}").data)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from app.core.domain import DomainError
 from app.masterdata import preferences
-from app.masterdata.domain.units import format_activity, mbq_to_mci, mci_to_mbq
+from app.masterdata.domain.units import format_activity, format_activity_both, mbq_to_mci, mci_to_mbq
 from tests.conftest import login_page
 
 # Activities as people type them: up to 4 decimals, from a trace to 1,000 GBq.
@@ -155,3 +155,69 @@ def test_dispensing_screen_defaults_to_the_preferred_unit_and_takes_the_reading_
         db.session.rollback()
         db.session.query(UserPreference).filter_by(user_id=disp.id).delete()
         db.session.commit()
+
+
+# --- both units, for documents (labels, transport document, batch log, CoA) ------------------------
+@pytest.mark.parametrize(
+    ("mbq", "text"),
+    [
+        (370, "370 MBq (10.00 mCi)"),
+        (Decimal("388.5"), "389 MBq (10.50 mCi)"),
+        (100, "100 MBq (2.70 mCi)"),
+        (Decimal("18.5"), "18.5 MBq (0.50 mCi)"),
+        (10_000, "10,000 MBq (270.3 mCi)"),
+        (18_500, "18.50 GBq (500.0 mCi)"),
+        (0.855, "0.86 MBq (0.02 mCi)"),
+    ],
+)
+def test_both_units_mbq_first_mci_in_brackets_gbq_for_large_values(mbq, text):
+    assert format_activity_both(mbq) == text
+    assert preferences.activity_both_filter(mbq) == text
+
+
+def test_both_units_filter_shows_no_false_zero_and_ignores_the_readers_unit(app_ctx):
+    from flask import g
+
+    assert preferences.activity_both_filter(None) == "—" and preferences.activity_both_filter("") == "—"
+    g.rp_activity_unit = "mCi"  # the reader prefers mCi: a document still leads with MBq
+    try:
+        assert preferences.activity_both_filter(370) == "370 MBq (10.00 mCi)"
+        assert preferences.activity_filter(370) == "10.00 mCi"
+    finally:
+        g.pop("rp_activity_unit", None)
+
+
+@given(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99.99"), places=2))
+def test_both_units_show_a_typed_mci_back_exactly(mci):
+    """An order typed as x.xx mCi (stored x.xx * 37 MBq) shows that very mCi in brackets: no drift."""
+    mbq = preferences.parse_activity(str(mci), "mCi")
+    both = format_activity_both(mbq)
+    assert both == f"{format_activity(mbq, 'MBq')} ({mci:.2f} mCi)"
+
+
+@given(typed)
+def test_both_units_are_each_units_own_text_of_the_same_value(mbq):
+    assert format_activity_both(mbq) == f"{format_activity(mbq, 'MBq')} ({format_activity(mbq, 'mCi')})"
+
+
+# --- activity inputs filled again (the half-life calculator's readings) -----------------------------
+def test_activity_inputs_in_mci_only_when_every_value_is_exact_there():
+    assert preferences.activity_inputs(["381.1", "999.999"], "mCi") == (["10.3", "27.027"], "mCi")
+    assert preferences.activity_inputs(["1000", "381.1"], "mCi") == (["1000", "381.1"], "MBq")  # 27.027027...
+    assert preferences.activity_inputs(["1000", "827.425"], "MBq") == (["1000", "827.425"], "MBq")
+    assert preferences.activity_inputs([None, None], "mCi") == (["", ""], "mCi")
+    assert preferences.activity_inputs([None, ""], "MBq") == (["", ""], "MBq")
+    assert preferences.activity_inputs(["370.0"], "mCi") == (["10"], "mCi")
+
+
+@given(typed)
+def test_activity_inputs_give_back_what_was_typed_in_mci(mci):
+    stored = f"{preferences.parse_activity(str(mci), 'mCi'):f}"
+    assert preferences.activity_inputs([stored], "mCi") == ([f"{mci.normalize():f}"], "mCi")
+
+
+@given(typed)
+def test_activity_inputs_typed_again_store_the_very_same_mbq(mbq):
+    """Whatever unit the inputs are filled in, saving them unchanged stores the same MBq: no drift."""
+    (text,), unit = preferences.activity_inputs([f"{mbq:f}"], "mCi")
+    assert preferences.parse_activity(text, unit) == mbq

@@ -21,7 +21,14 @@ from app.dispensing.domain.activity import (
     volume_to_draw_ml,
 )
 from app.dispensing.domain.clock import local_text
-from app.dispensing.domain.labels import LabelFields, half_life_text, label_fields, zpl_escape, zpl_label
+from app.dispensing.domain.labels import (
+    LabelFields,
+    activity_lines,
+    half_life_text,
+    label_fields,
+    zpl_escape,
+    zpl_label,
+)
 from app.dispensing.domain.states import (
     DOSE_STATES,
     DOSE_TRANSITIONS,
@@ -32,7 +39,13 @@ from app.dispensing.domain.states import (
     check_dose_transition,
     dose_state_label,
 )
-from app.dispensing.domain.units import MBQ_PER_MCI, format_activity, mbq_to_mci, mci_to_mbq
+from app.dispensing.domain.units import (
+    MBQ_PER_MCI,
+    format_activity,
+    format_activity_both,
+    mbq_to_mci,
+    mci_to_mbq,
+)
 from app.masterdata.domain.decay import seconds_between as elapsed_seconds_utc
 
 __all__ = [
@@ -44,6 +57,7 @@ __all__ = [
     "LabelFields",
     "UsableUntil",
     "VialRemaining",
+    "activity_lines",
     "activity_to_draw_now",
     "allowed_dose_transitions",
     "check_can_dispense",
@@ -54,6 +68,7 @@ __all__ = [
     "dose_state_label",
     "elapsed_seconds_utc",
     "format_activity",
+    "format_activity_both",
     "half_life_text",
     "label_fields",
     "local_text",

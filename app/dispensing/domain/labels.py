@@ -15,7 +15,7 @@ from typing import TypedDict
 
 from app.core.domain import ValidationFailed
 from app.dispensing.domain.clock import local_text
-from app.dispensing.domain.units import format_activity
+from app.dispensing.domain.units import format_activity_both
 from app.masterdata.domain import decay
 
 CAUTION = "Caution – Radioactive Material"
@@ -27,7 +27,7 @@ class LabelFields(TypedDict):
     radionuclide: str
     batch_number: str
     dose_unit_id: str
-    activity: str  # at calibration time
+    activity: str  # at calibration time, MBq first and mCi in brackets: '370 MBq (10.00 mCi)'
     calibration: str  # local time, zone named
     volume: str
     expiry: str
@@ -62,9 +62,11 @@ def label_fields(
     manufacturer_name: str,
     manufacturer_address: str,
     tz_name: str,
-    unit: str = "MBq",
 ) -> LabelFields:
     """Every field a dose label needs, as display strings; times local to `tz_name`, zone named.
+
+    The activity is in both units, MBq first and mCi in brackets, whoever prints the label: a label
+    travels to readers of either unit, and a reprint must match the first print.
 
     Refused (ValidationFailed, 422) when a text is blank or the volume is not positive: a label
     missing its batch number or order reference must never be printed.
@@ -90,7 +92,7 @@ def label_fields(
         radionuclide=radionuclide.strip(),
         batch_number=batch_number.strip(),
         dose_unit_id=dose_unit_id.strip(),
-        activity=format_activity(Decimal(str(activity_mbq_at_calibration)), unit),
+        activity=format_activity_both(Decimal(str(activity_mbq_at_calibration))),
         calibration=local_text(calibration_at, tz_name),
         volume=f"{volume:.2f} mL",
         expiry=local_text(expires_at, tz_name),
@@ -99,6 +101,14 @@ def label_fields(
         manufacturer=manufacturer_name.strip(),
         manufacturer_address=manufacturer_address.strip(),
     )
+
+
+def activity_lines(activity: str) -> tuple[str, str]:
+    """'370 MBq (10.00 mCi)' as its two lines on a label, ('370 MBq', '(10.00 mCi)'), so a narrow label
+    breaks between the units and never inside a number; ('370 MBq', '') for a label printed before
+    both units were shown."""
+    main, bracket, rest = activity.partition(" (")
+    return main, f"({rest}" if bracket else ""
 
 
 # --- ZPL II -------------------------------------------------------------------------------------
@@ -141,21 +151,27 @@ def zpl_label(fields: Mapping[str, str]) -> str:
     if missing:
         raise ValidationFailed("The label data is incomplete; it can't be printed.", missing)
     f = {key: str(fields[key]) for key in LABEL_KEYS}
+    activity, other_unit = activity_lines(f["activity"])
     rows = [
         _text(40, 40, f["caution"]),
         _text(100, 52, f["product"], lines=2),
         _text(230, 34, f"Radionuclide: {f['radionuclide']}"),
         _text(280, 34, f"Batch: {f['batch_number']}"),
         _text(330, 34, f"Dose unit: {f['dose_unit_id']}"),
-        _text(400, 48, f"Activity: {f['activity']}"),
-        _text(460, 30, f"at {f['calibration']}"),
-        _text(510, 34, f"Volume: {f['volume']}"),
-        _text(560, 30, f"Expiry: {f['expiry']}"),
-        _text(610, 30, f["half_life"]),
-        _text(670, 34, f"Order ref: {f['order_reference']}"),
-        f"^FO{_MARGIN},780^BQN,2,7^FH^FDQA,{zpl_escape(f['dose_unit_id'])}^FS",
-        _text(800, 28, f["manufacturer"], x=330, width=WIDTH_DOTS - 330 - _MARGIN),
-        _text(840, 26, f["manufacturer_address"], x=330, width=WIDTH_DOTS - 330 - _MARGIN, lines=5),
+        _text(390, 48, f"Activity: {activity}"),
+        *(
+            [_text(444, 48, other_unit, x=_MARGIN + 168, width=WIDTH_DOTS - 168 - 2 * _MARGIN)]
+            if other_unit
+            else []
+        ),
+        _text(510, 30, f"at {f['calibration']}"),
+        _text(560, 34, f"Volume: {f['volume']}"),
+        _text(610, 30, f"Expiry: {f['expiry']}"),
+        _text(660, 30, f["half_life"]),
+        _text(715, 34, f"Order ref: {f['order_reference']}"),
+        f"^FO{_MARGIN},800^BQN,2,7^FH^FDQA,{zpl_escape(f['dose_unit_id'])}^FS",
+        _text(820, 28, f["manufacturer"], x=330, width=WIDTH_DOTS - 330 - _MARGIN),
+        _text(860, 26, f["manufacturer_address"], x=330, width=WIDTH_DOTS - 330 - _MARGIN, lines=5),
     ]
     header = ["^XA", "^CI28", f"^PW{WIDTH_DOTS}", f"^LL{LENGTH_DOTS}", "^LH0,0"]
     return "\n".join([*header, *rows, "^XZ"]) + "\n"

@@ -5,8 +5,17 @@ from app.masterdata.domain.units import (
     MBQ_PER_MCI,
     UNITS,
     format_activity,
+    format_activity_both,
     mbq_to_mci,
     mci_to_mbq,
 )
 
-__all__ = ["GBQ_ABOVE_MBQ", "MBQ_PER_MCI", "UNITS", "format_activity", "mbq_to_mci", "mci_to_mbq"]
+__all__ = [
+    "GBQ_ABOVE_MBQ",
+    "MBQ_PER_MCI",
+    "UNITS",
+    "format_activity",
+    "format_activity_both",
+    "mbq_to_mci",
+    "mci_to_mbq",
+]

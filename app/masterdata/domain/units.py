@@ -65,3 +65,13 @@ def format_activity(mbq: Exact, unit: str = "MBq") -> str:
         mci = value / MBQ_PER_MCI
         return f"{_fixed(mci, 1 if mci >= 100 else 2)} mCi"
     raise DomainError("INVALID_UNIT", f"Activities are shown in MBq or mCi, not '{unit}'.", 422)
+
+
+def format_activity_both(mbq: Exact) -> str:
+    """An activity for documents anyone may print (labels, transport document, batch log): MBq first,
+    mCi in brackets, whoever prints it: '370 MBq (10.00 mCi)', '12.35 GBq (333.8 mCi)'.
+
+    The SI unit leads (transport and pharmacopoeia texts state activity in Bq); each part is
+    `format_activity` of the same exact value, so the two never disagree beyond their rounding.
+    """
+    return f"{format_activity(mbq, 'MBq')} ({format_activity(mbq, 'mCi')})"

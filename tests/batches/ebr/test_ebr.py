@@ -146,3 +146,29 @@ def test_batch_page_tab_and_record_post(client, db_session):
     client.get("/logout/")
     login_page(client, "qcmanager")
     assert "FDG synthesis record" in client.get("/ebr/").get_data(as_text=True)
+
+
+def test_batch_log_pdf_shows_activities_in_both_units_whoever_prints_it(client, db_session):
+    """The batch log / eBR PDF is a record: MBq first, mCi in brackets, the same for every reader."""
+    from tests.activity_unit_factories import pdf_text, prefer, save_pdf
+
+    _active_master()
+    batch = forge_state(new_batch(planned_activity_mbq=37000), "IN_PRODUCTION")
+    eos = ebr.batch_steps(batch.id)[1]
+    ebr.record_step(batch.id, eos.id, actor("Production"), value="55500")  # the yield step
+    prefer("prod", "mCi")
+    prefer("planner", "MBq")
+    texts = {}
+    for who in ("prod", "planner"):
+        login_page(client, who)
+        r = client.get(f"/batches/{batch.id}/export.pdf")
+        assert r.status_code == 200 and r.mimetype == "application/pdf"
+        # the running footer names who generated it and when; the rest is the same for everyone
+        texts[who] = "\n".join(line for line in pdf_text(r.data).splitlines() if "Generated" not in line)
+        client.get("/logout/")
+    save_pdf("batch-log-units", r.data)
+    assert texts["prod"] == texts["planner"]
+    text = " ".join(texts["prod"].split())  # table cells wrap
+    assert "planned 37.00 GBq (1,000.0 mCi) · actual 55.50 GBq (1,500.0 mCi)" in text
+    assert "done 55.50 GBq (1,500.0 mCi)" in text  # the eBR yield step, with its limits
+    assert "40.00 GBq (1,081.1 mCi) – 90.00 GBq (2,432.4 mCi)" in text and "10–20 mL" in text
