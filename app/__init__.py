@@ -50,6 +50,9 @@ def create_app(config_class: type | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO if not app.config.get("TESTING") else logging.WARNING)
 
     db.init_app(app)
+    from app.core.readonly import init_readonly_commit
+
+    init_readonly_commit(app, db)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, compare_type=True)
     csrf.init_app(app)
 

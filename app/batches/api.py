@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from typing import Any
 
 from flask import Response, request
@@ -32,29 +31,20 @@ from app.core.actor import current_actor
 from app.core.api_errors import ApiErrorsMixin
 from app.core.domain import ValidationFailed
 from app.core.exports import csv_text
+from app.core.jsonout import dumps, iso_utc, json_response
 from app.core.lengths import text_input
 
 
 def _json_default(value: Any) -> Any:
-    """Times as ISO 8601 UTC ("...Z"), activities (Decimal MBq) as numbers."""
+    """Times as ISO 8601 UTC ("...Z") for CSV cells; the JSON answers use app.core.jsonout."""
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+        return iso_utc(value)
+    raise TypeError(f"not a time: {type(value).__name__}")
 
 
 def to_json(value: Any) -> Any:
     """A JSON-ready copy of a service dict, for callers that answer through FAB's `self.response`."""
-    return json.loads(json.dumps(value, default=_json_default))
-
-
-def json_response(status: int, body: dict[str, Any]) -> Response:
-    """The service's dicts as JSON (one pass through json.dumps; no per-field walk)."""
-    text = json.dumps(body, default=_json_default, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=status, mimetype="application/json")
+    return json.loads(dumps(value))
 
 
 def _body() -> dict[str, Any]:

@@ -30,6 +30,7 @@ from app.capacity.models import DeliveryWindow
 from app.core.actor import Actor
 from app.core.domain import NotFound
 from app.core.extensions import db
+from app.core.sql import any_of
 from app.masterdata.models import Customer, CustomerUser, HotCell, Product, Site
 from app.orders.models import Order
 
@@ -137,7 +138,7 @@ def _conditions(query: ListQuery, viewer: Viewer) -> list[ColumnElement[bool]]:
         (Batch.qp_disposition, query.qp_dispositions),
         (Batch.shipment_status, query.shipment_statuses),
     ):
-        if values:
+        if values:  # IN, not ANY(array): the count's generic plan for ANY scans 3x longer
             c.append(column.in_(values))
     if query.exceptions_only:
         c.append(Batch.status.in_(EXCEPTION_STATES))
@@ -255,7 +256,7 @@ def order_links(batch_ids: list[int], viewer: Viewer) -> dict[int, dict[str, Any
         select(BatchOrder.batch_id, DeliveryWindow.start_at, DeliveryWindow.end_at)
         .join(Order, Order.id == BatchOrder.order_id)
         .join(DeliveryWindow, DeliveryWindow.id == Order.window_id)
-        .where(BatchOrder.batch_id.in_(batch_ids), Order.status.not_in(_CLOSED_ORDERS))
+        .where(any_of(BatchOrder.batch_id, batch_ids), Order.status.not_in(_CLOSED_ORDERS))
     )
     if viewer.restricted:
         query = query.where(Order.customer_id == viewer.customer_id)

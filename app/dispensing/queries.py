@@ -15,6 +15,7 @@ from app.batches.models import Batch
 from app.core.actor import Actor
 from app.core.domain import DomainError, NotFound
 from app.core.extensions import db
+from app.core.sql import any_of
 from app.dispensing import batch_facts
 from app.dispensing.access import customer_scope
 from app.dispensing.domain import activity as dose_activity
@@ -174,7 +175,7 @@ def counts_many(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
     if batch_ids:
         for batch_id, status, n in db.session.execute(
             select(DoseUnit.batch_id, DoseUnit.status, func.count())
-            .where(DoseUnit.batch_id.in_(batch_ids))
+            .where(any_of(DoseUnit.batch_id, batch_ids))
             .group_by(DoseUnit.batch_id, DoseUnit.status)
         ):
             by_batch[batch_id][status] = n

@@ -22,10 +22,10 @@ from flask import Response, request
 from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import protect
 
-from app.batches.api import json_response
 from app.core.actor import current_actor
 from app.core.api_errors import ApiErrorsMixin
 from app.core.domain import ValidationFailed
+from app.core.jsonout import json_response
 from app.dispensing.access import customer_scope
 from app.dispensing.api import body, ids, whole
 from app.genealogy import queries as genealogy

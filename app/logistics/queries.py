@@ -11,6 +11,7 @@ from app.batches.models import Batch
 from app.core.actor import Actor
 from app.core.domain import NotFound
 from app.core.extensions import db
+from app.core.sql import any_of
 from app.dispensing.access import customer_scope
 from app.dispensing.models import DoseUnit
 from app.genealogy import queries as genealogy
@@ -150,7 +151,7 @@ def shipment_counts(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
             .join(package_dose, package_dose.c.package_id == Package.id)
             .join(DoseUnit, DoseUnit.id == package_dose.c.dose_unit_id)
             .join(Shipment, Shipment.id == Package.shipment_id)
-            .where(DoseUnit.batch_id.in_(batch_ids), Shipment.status != "CANCELLED")
+            .where(any_of(DoseUnit.batch_id, batch_ids), Shipment.status != "CANCELLED")
             .group_by(DoseUnit.batch_id)
         ):
             out[batch_id] = {"shipments_count": n}

@@ -14,6 +14,7 @@ from flask import request
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from marshmallow import ValidationError
+from sqlalchemy.exc import DataError
 
 from app.core.api_errors import ApiErrorsMixin, error_response
 from app.core.domain import DomainError, ValidationFailed
@@ -83,6 +84,9 @@ class MasterDataApi(ApiErrorsMixin, ModelRestApi):
         except TypeError:  # a related record sent as an object of fields, not as its id
             db.session.rollback()
             return _related_by_id()
+        except DataError:  # a related record's id beyond the database's integers (e.g. 1.6e16)
+            db.session.rollback()
+            return _related_by_id()
         except DomainError as err:
             return _refused(err)
         try:
@@ -109,7 +113,7 @@ class MasterDataApi(ApiErrorsMixin, ModelRestApi):
         except ValidationError as err:
             db.session.rollback()
             return self.response_422(message=err.messages)
-        except TypeError:
+        except (TypeError, DataError):
             db.session.rollback()
             return _related_by_id()
         except DomainError as err:

@@ -12,37 +12,19 @@ A Customer token sees and acts on its own hospital's orders only (404 for others
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from decimal import Decimal
 from typing import Any
 
-from flask import Response, request
+from flask import request
 from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import protect
 
 from app.core.actor import current_actor
 from app.core.api_errors import ApiErrorsMixin
 from app.core.domain import ValidationFailed
+from app.core.jsonout import json_response
 from app.orders import queries, service
 
 MAX_ID = 2**31 - 1
-
-
-def _json_default(value: Any) -> Any:
-    """Instants as ISO 8601 UTC ("...Z"), dates as ISO dates, activities as numbers."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def json_response(status: int, body: dict[str, Any]) -> Response:
-    text = json.dumps(body, default=_json_default, ensure_ascii=False, separators=(",", ":"))
-    return Response(text, status=status, mimetype="application/json")
 
 
 def _body() -> dict[str, Any]:

@@ -12,7 +12,7 @@ from flask_appbuilder.security.decorators import protect
 from app.core.actor import current_actor
 from app.core.api_errors import ApiErrorsMixin
 from app.core.domain import ValidationFailed
-from app.orders.api import json_response
+from app.core.jsonout import json_response
 from app.planning import queries, service
 
 

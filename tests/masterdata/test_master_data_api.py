@@ -99,6 +99,18 @@ def test_invalid_values_are_422_per_field(api, db_session):
     assert set(fields) == {"code", "shelf_life_min"}
 
 
+@pytest.mark.parametrize("material", [1.6469309828330056e16, 2**31, -(2**40)])
+def test_a_related_id_beyond_the_databases_integers_is_422_not_500(api, db_session, material):
+    """Found by the API fuzz test: the related record was looked up with an id PostgreSQL cannot hold."""
+    before = db_session.execute(text("SELECT count(*) FROM material_lot")).scalar()
+    for method, url in (("post", "/api/v1/material-lots/"), ("put", "/api/v1/material-lots/1")):
+        r = getattr(api("admin"), method)(url, json={"material": material, "reason": "Fuzz"})
+        assert r.status_code in (404, 422), (method, r.status_code, r.get_json())
+        if r.status_code == 422:
+            assert r.get_json()["code"] == "VALIDATION_ERROR"
+    assert db_session.execute(text("SELECT count(*) FROM material_lot")).scalar() == before
+
+
 def test_missing_required_fields_are_422(api):
     r = api("admin").post("/api/v1/products/", json={"code": "ONLYCODE"})
     assert r.status_code == 422
