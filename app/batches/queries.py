@@ -9,20 +9,21 @@ never sees event metadata or trace ids.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.batches import extensions_hooks
 from app.batches import hooks as batch_hooks
 from app.batches.domain import flow as batch_flow
 from app.batches.domain import journey as batch_journey
-from app.batches.domain.states import EXCEPTION_STATES, label
+from app.batches.domain.states import EXCEPTION_STATES, STATES, label
 from app.batches.filters import ListQuery
 from app.batches.models import Batch, BatchEvent, BatchOrder, Deviation, batch_customer
 from app.batches.service import batch_context
@@ -105,14 +106,19 @@ _ITEM_COLUMNS = (
 )
 
 
+# Built once: a select is immutable (each .where() returns a new one), and building 30 columns and
+# four joins was a tenth of a list request's Python time.
+_ITEM_SELECT = (
+    select(*_ITEM_COLUMNS)
+    .join(Product, Product.id == Batch.product_id)
+    .join(Site, Site.id == Batch.site_id)
+    .outerjoin(HotCell, HotCell.id == Batch.hot_cell_id)
+    .outerjoin(User, User.id == Batch.owner_id)
+)
+
+
 def _item_select():
-    return (
-        select(*_ITEM_COLUMNS)
-        .join(Product, Product.id == Batch.product_id)
-        .join(Site, Site.id == Batch.site_id)
-        .outerjoin(HotCell, HotCell.id == Batch.hot_cell_id)
-        .outerjoin(User, User.id == Batch.owner_id)
-    )
+    return _ITEM_SELECT
 
 
 _DATE_COLUMNS = {
@@ -451,6 +457,56 @@ def batch_events(batch_id: int, actor: Actor, *, visible_checked: bool = False) 
 
         return customer_events(events)
     return events
+
+
+# The API's timeline for internal roles, written as JSON by PostgreSQL in one statement: the same
+# fields and values as `batch_events` + the API's encoder (times as ISO 8601 UTC with "Z", fractions
+# only when not zero; labels from the state table; metadata as stored), with no row built in Python.
+# A 300-event timeline was two thirds Python (rows, dicts, encoding) against one third database.
+def _utc_text(column: str) -> str:
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN extract(microseconds FROM {column})::bigint"
+        f" % 1000000 = 0 THEN '' ELSE to_char({utc}, '.US') END || 'Z'"
+    )
+
+
+_EVENTS_JSON = text(
+    f"""
+    SELECT EXISTS (SELECT 1 FROM batch WHERE id = :batch_id) AS found,
+           json_build_object(
+               'items', coalesce(json_agg(json_build_object(
+                   'id', e.id,
+                   'event_type', e.event_type,
+                   'title', e.title,
+                   'from_status', e.from_status,
+                   'from_status_label', coalesce(CAST(:labels AS jsonb) ->> e.from_status, e.from_status),
+                   'to_status', e.to_status,
+                   'to_status_label', coalesce(CAST(:labels AS jsonb) ->> e.to_status, e.to_status),
+                   'actor', json_build_object('id', e.actor_user_id, 'name', e.actor_name, 'role', e.actor_role),
+                   'occurred_at', {_utc_text("e.occurred_at")},
+                   'note', e.note,
+                   'is_override', e.is_override,
+                   'signature_id', e.signature_id,
+                   'metadata', e.metadata,
+                   'trace_id', e.trace_id
+               ) ORDER BY e.occurred_at, e.id), '[]'::json),
+               'count', count(e.id)
+           )::text AS body
+      FROM batch_event e
+     WHERE e.batch_id = :batch_id
+    """
+)
+_STATE_LABELS_JSON = json.dumps({s: label(s) for s in STATES}, ensure_ascii=False)
+
+
+def batch_events_json(batch_id: int) -> str:
+    """`{"items": [...], "count": n}` of an internal viewer's timeline as JSON text (404 if no batch).
+    Hospitals get `batch_events` (their customer-facing view is filtered in Python)."""
+    row = db.session.execute(_EVENTS_JSON, {"batch_id": batch_id, "labels": _STATE_LABELS_JSON}).one()
+    if not row.found:
+        raise NotFound("batch")
+    return str(row.body)
 
 
 def _event_dict(r, *, internal: bool) -> dict[str, Any]:

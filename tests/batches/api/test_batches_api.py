@@ -414,3 +414,63 @@ def test_admin_override_through_the_api(api, app_ctx):
 
 def test_actor_helper_matches_the_api_user(app_ctx):
     assert actor("QP").printed_name == "Dr. Sara Mansour"
+
+
+def test_the_timeline_written_by_the_database_equals_the_one_built_in_python(api, app_ctx):
+    """The API's internal timeline comes from one SQL statement that writes the JSON; it must say
+    exactly what `batch_events` + the API encoder say: labels, actor, times (with and without a
+    fraction of a second), notes in Arabic, metadata, overrides, signatures, trace ids."""
+    import json
+
+    from sqlalchemy import text
+
+    from app.batches import queries
+    from app.core.extensions import db
+    from app.core.jsonout import dumps
+
+    batch = forge_state(new_batch("FDG", start=DAY), "QP_REVIEW")
+    batches.record_event(
+        batch,
+        "NOTE",
+        "Note",
+        actor("prod"),
+        note='ملاحظة "quoted" ✓',
+        metadata={"b": [1, 2.5], "a": {"x": None}},
+    )
+    db.session.flush()
+    # One event on a whole second, one with microseconds (append-only table: its guard is switched
+    # off inside this test's transaction, which is rolled back).
+    db.session.execute(text("ALTER TABLE batch_event DISABLE TRIGGER USER"))
+    db.session.execute(
+        text(
+            "UPDATE batch_event SET occurred_at = '2026-03-29 01:30:00+00' WHERE id = (SELECT min(id) FROM batch_event WHERE batch_id = :b)"
+        ),
+        {"b": batch.id},
+    )
+    db.session.execute(
+        text(
+            "UPDATE batch_event SET occurred_at = '2026-03-29 01:30:00.000123+00', is_override = true WHERE id = (SELECT max(id) FROM batch_event WHERE batch_id = :b)"
+        ),
+        {"b": batch.id},
+    )
+    db.session.execute(text("ALTER TABLE batch_event ENABLE TRIGGER USER"))
+    db.session.commit()
+    qp = actor("qp")
+    from_python = json.loads(
+        dumps({"items": (items := queries.batch_events(batch.id, qp)), "count": len(items)})
+    )
+    from_sql = json.loads(queries.batch_events_json(batch.id))
+    assert from_sql == from_python and from_sql["count"] >= 3
+    assert {e["occurred_at"] for e in from_sql["items"]} >= {
+        "2026-03-29T01:30:00Z",
+        "2026-03-29T01:30:00.000123Z",
+    }
+    answer = api("qp").get(f"{URL}/{batch.id}/events")
+    assert answer.status_code == 200 and answer.get_json() == from_python
+    # A batch without events: an empty timeline; a batch that does not exist: 404 in our error shape.
+    db.session.execute(text("ALTER TABLE batch_event DISABLE TRIGGER USER"))
+    db.session.execute(text("DELETE FROM batch_event WHERE batch_id = :b"), {"b": batch.id})
+    db.session.execute(text("ALTER TABLE batch_event ENABLE TRIGGER USER"))
+    assert json.loads(queries.batch_events_json(batch.id)) == {"items": [], "count": 0}
+    missing = api("qp").get(f"{URL}/999999999/events")
+    assert missing.status_code == 404 and missing.get_json()["code"] == "NOT_FOUND"
