@@ -17,13 +17,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, func, or_, select
 
 from app.batches.domain.fields import QC_STATUSES, QP_DISPOSITIONS, SHIPMENT_STATUSES
 from app.batches.domain.states import STATES
 from app.core.domain import ValidationFailed
-from app.core.extensions import db
+from app.core.sql import any_of, fetch
 from app.masterdata.models import Customer, HotCell, Product, Site
+
+MAX_ID = 2**31 - 1  # an id beyond PostgreSQL's integer is no record's id
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -201,11 +203,18 @@ def _lookup(model, wanted: list[str], name: str, errors: _Errors) -> tuple[int, 
     """Codes (case-insensitive) or ids to ids; anything unknown is an error."""
     if not wanted:
         return ()
-    ids = {int(w) for w in wanted if w.isdigit()}
-    codes = {w.upper() for w in wanted if not w.isdigit()}
-    rows = db.session.execute(
-        select(model.id, model.code).where(or_(model.id.in_(ids), func.upper(model.code).in_(codes)))
-    ).all()
+    ids = sorted({int(w) for w in wanted if w.isdigit() and int(w) <= MAX_ID})
+    codes = sorted({w.upper() for w in wanted if not w.isdigit()})
+    rows = fetch(
+        ("batches.filter_lookup", model.__tablename__),
+        lambda: select(model.id, model.code).where(
+            or_(
+                any_of(model.id, [], name="ids"),
+                any_of(func.upper(model.code), [], name="codes", item_type=String()),
+            )
+        ),
+        {"ids": ids, "codes": codes},
+    )
     found_ids = {r.id for r in rows}
     found_codes = {r.code.upper() for r in rows}
     unknown = [

@@ -1,20 +1,67 @@
-"""Small SQL building blocks shared by the parts' queries."""
+"""Small SQL building blocks shared by the parts' queries, and a lean way to run hot reads."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
+import psycopg
+from psycopg.rows import namedtuple_row
 from sqlalchemy import any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.core.extensions import db
 
-def any_of(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+
+def any_of(
+    column: Any, values: Iterable[Any], name: str | None = None, item_type: Any = None
+) -> ColumnElement[bool]:
     """`column = ANY(:array)`: one array parameter instead of `IN (:p1, ..., :pn)`.
 
     The statement text is the same whatever the number of values, so SQLAlchemy compiles it once and
     psycopg prepares it once (an IN list is re-rendered for every request and is a new statement for
     every length: a page of 50 batch ids sent 50 parameters three times per list request). PostgreSQL
-    plans `= ANY(array)` like IN: an index on the column is used the same way."""
-    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    plans `= ANY(array)` like IN: an index on the column is used the same way. `name` names the
+    parameter (for `fetch`, which passes values by name)."""
+    return column == any_(bindparam(name, list(values), type_=ARRAY(item_type or column.type)))
+
+
+# --- hot reads: compiled once, run on the session's connection through the driver's cursor --------
+# SQLAlchemy spends about 0.3 ms per statement building its cache key, its execution context and
+# its result rows (measured on the batch list's page query: 0.73 ms through the session, 0.44 ms
+# through the cursor for the same prepared statement). The hottest reads (the batch list, its page
+# counts) compile their statement once per shape and run it here: same SQL text, same transaction
+# and connection as the session, and the engine's cursor events still fire (statement counters,
+# the read-only commit, the benchmarks' raw replays see every statement).
+_COMPILED: dict[Hashable, tuple[str, dict[str, Any]]] = {}
+
+
+def fetch(key: Hashable, build: Callable[[], Select], params: dict[str, Any]) -> list[Any]:
+    """Rows (named tuples) of the statement `build()` returns, with `params` for its named bind
+    parameters. `key` names the statement's shape: one compile per key and process, so every
+    statement of one key must have the same parameter names (give the bind parameters this call's
+    values: constant IN lists are written into the text, which needs every value at compile time)."""
+    entry = _COMPILED.get(key)
+    if entry is None:
+        # Constant IN lists (e.g. the closed order states) are written into the text once.
+        compiled = build().compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
+        entry = _COMPILED[key] = (str(compiled), dict(compiled.params))
+    sql, defaults = entry
+    values = {**defaults, **params}
+    conn = db.session.connection()
+    cursor = conn.connection.driver_connection.cursor(row_factory=namedtuple_row)  # type: ignore[union-attr]
+    dispatch = conn.dispatch
+    try:
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
+        cursor.execute(sql, values)
+        if dispatch.after_cursor_execute:
+            dispatch.after_cursor_execute(conn, cursor, sql, values, None, False)
+        return cursor.fetchall()
+    except psycopg.Error as err:  # as SQLAlchemy would raise it, so callers and handlers see one kind
+        raise DBAPIError.instance(sql, values, err, psycopg.Error) from err
+    finally:
+        cursor.close()

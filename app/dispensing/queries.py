@@ -15,7 +15,7 @@ from app.batches.models import Batch
 from app.core.actor import Actor
 from app.core.domain import DomainError, NotFound
 from app.core.extensions import db
-from app.core.sql import any_of
+from app.core.sql import any_of, fetch
 from app.dispensing import batch_facts
 from app.dispensing.access import customer_scope
 from app.dispensing.domain import activity as dose_activity
@@ -173,10 +173,14 @@ def counts_many(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
     """`counts` for a page of batches in one query (the batch list shows them on every row)."""
     by_batch: dict[int, dict[str, int]] = {batch_id: {} for batch_id in batch_ids}
     if batch_ids:
-        for batch_id, status, n in db.session.execute(
-            select(DoseUnit.batch_id, DoseUnit.status, func.count())
-            .where(any_of(DoseUnit.batch_id, batch_ids))
-            .group_by(DoseUnit.batch_id, DoseUnit.status)
+        for batch_id, status, n in fetch(
+            "dispensing.counts_many",
+            lambda: (
+                select(DoseUnit.batch_id, DoseUnit.status, func.count())
+                .where(any_of(DoseUnit.batch_id, [], name="ids"))
+                .group_by(DoseUnit.batch_id, DoseUnit.status)
+            ),
+            {"ids": list(batch_ids)},
         ):
             by_batch[batch_id][status] = n
     return {batch_id: _progress(rows) for batch_id, rows in by_batch.items()}

@@ -11,7 +11,7 @@ from app.batches.models import Batch
 from app.core.actor import Actor
 from app.core.domain import NotFound
 from app.core.extensions import db
-from app.core.sql import any_of
+from app.core.sql import any_of, fetch
 from app.dispensing.access import customer_scope
 from app.dispensing.models import DoseUnit
 from app.genealogy import queries as genealogy
@@ -146,13 +146,17 @@ def shipment_counts(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Live shipments carrying doses of each batch, for a page of batches in one query."""
     out: dict[int, dict[str, Any]] = {batch_id: {"shipments_count": 0} for batch_id in batch_ids}
     if batch_ids:
-        for batch_id, n in db.session.execute(
-            select(DoseUnit.batch_id, func.count(func.distinct(Package.shipment_id)))
-            .join(package_dose, package_dose.c.package_id == Package.id)
-            .join(DoseUnit, DoseUnit.id == package_dose.c.dose_unit_id)
-            .join(Shipment, Shipment.id == Package.shipment_id)
-            .where(any_of(DoseUnit.batch_id, batch_ids), Shipment.status != "CANCELLED")
-            .group_by(DoseUnit.batch_id)
+        for batch_id, n in fetch(
+            "logistics.shipment_counts",
+            lambda: (
+                select(DoseUnit.batch_id, func.count(func.distinct(Package.shipment_id)))
+                .join(package_dose, package_dose.c.package_id == Package.id)
+                .join(DoseUnit, DoseUnit.id == package_dose.c.dose_unit_id)
+                .join(Shipment, Shipment.id == Package.shipment_id)
+                .where(any_of(DoseUnit.batch_id, [], name="ids"), Shipment.status != "CANCELLED")
+                .group_by(DoseUnit.batch_id)
+            ),
+            {"ids": list(batch_ids)},
         ):
             out[batch_id] = {"shipments_count": n}
     return out
