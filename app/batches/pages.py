@@ -9,7 +9,8 @@ the guidance a person needs at the moment of acting: what to check, what it will
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,6 +26,7 @@ from app.core.actor import Actor
 from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
 from app.masterdata.models import Customer, HotCell, Product, Site
+from app.masterdata.preferences import current_activity_unit, parse_activity
 from app.security.models import ESignature
 
 
@@ -33,9 +35,13 @@ from app.security.models import ESignature
 class Field:
     name: str  # a metadata key the batch service understands
     label: str
-    unit: str = ""
+    unit: str = ""  # "activity": typed in the person's unit (MBq or mCi), handed on in MBq
     kind: str = "number"
     help: str = ""
+
+
+ACTIVITY = "activity"
+YIELD_PLACES = 1  # batch.actual_yield_mbq keeps 0.1 MBq: a finer value is refused, never rounded
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ GUIDES: dict[str, Guide] = {
     "complete_production": Guide(
         ("End-of-synthesis activity is measured in the dose calibrator.",
          "The product vial is transferred and labelled with the batch number."),
-        (Field("actual_yield_mbq", "End-of-synthesis activity", "MBq",
+        (Field("actual_yield_mbq", "End-of-synthesis activity", ACTIVITY,
                help="Optional here; recorded on the batch as its actual yield."),),
     ),
     "start_qc": Guide(("The QC sample is taken and labelled with the batch number.",)),
@@ -84,6 +90,28 @@ def guide_for(trigger: str) -> Guide:
     return GUIDES.get(trigger, Guide())
 
 
+def _shown(field: Field) -> Field:
+    """The field as the dialog shows it: an activity labelled with the signed-in person's unit (in mCi
+    with the precision it can be kept at: 0.1 mCi is 3.7 MBq, 0.01 mCi would need 0.37 MBq)."""
+    if field.unit != ACTIVITY:
+        return field
+    unit = current_activity_unit()
+    if unit == "mCi":
+        return replace(field, unit=unit, help=f"{field.help} At most 1 decimal; 1 mCi = 37 MBq.".strip())
+    return replace(field, unit=unit)
+
+
+def activity_field_mbq(field: Field, raw: str, unit: str) -> Decimal:
+    """What the person typed in `unit` as MBq, exactly (10.5 mCi -> 388.5 MBq): a value needing more
+    than 0.1 MBq is refused (TOO_PRECISE, 422), never rounded, and so is one above the batch
+    service's range, stated in the person's unit (the service's own message names MBq)."""
+    from app.batches.inputs import MAX_ACTIVITY_MBQ
+
+    return parse_activity(
+        raw, unit, field.name, YIELD_PLACES, label=field.label.lower(), at_most=MAX_ACTIVITY_MBQ
+    )
+
+
 def dialog_payload(batch: dict[str, Any], action: dict[str, Any]) -> dict[str, Any]:
     """Everything the guided dialog shows for one action on one batch (JSON for the page)."""
     guide = guide_for(action["trigger"])
@@ -106,7 +134,7 @@ def dialog_payload(batch: dict[str, Any], action: dict[str, Any]) -> dict[str, A
         "forward": bool(action.get("forward")),
         "danger": dest in EXCEPTION_STATES or (dest in FINAL_STATES and dest != "CLOSED"),
         "checklist": list(guide.checklist),
-        "fields": [f.__dict__ for f in guide.fields],
+        "fields": [_shown(f).__dict__ for f in guide.fields],
         "confirm": f"{action['label']} for {batch['batch_no']}: {label(batch['status'])} → {label(dest)}.",
     }
 
@@ -160,7 +188,8 @@ def perform_action(
     """Move a batch from a guided dialog; returns the batch and a message in words.
 
     Rule: every checklist item of the action is confirmed (422 CHECKLIST_INCOMPLETE otherwise);
-    the confirmed items and the extra fields go into the event's metadata; the move itself is
+    the confirmed items and the extra fields go into the event's metadata (an activity typed in the
+    person's unit as exact MBq, with what was typed when that was mCi); the move itself is
     `transition_batch` (machine, note, version check, event and audit in one transaction).
     """
     batch = queries.get_visible(batch_id, actor)
@@ -178,10 +207,17 @@ def perform_action(
     metadata: dict[str, Any] = {"source": "batch page"}
     if guide.checklist:
         metadata["checklist"] = list(guide.checklist)
+    unit = current_activity_unit()
     for f in guide.fields:
         raw = (fields.get(f.name) or "").strip()
-        if raw:
+        if not raw:
+            continue
+        if f.unit != ACTIVITY:
             metadata[f.name] = raw
+            continue
+        metadata[f.name] = f"{activity_field_mbq(f, raw, unit):f}"  # the service takes MBq
+        if unit != "MBq":  # what was typed, for the record
+            metadata[f"{f.name.removesuffix('_mbq')}_entered"] = f"{raw} {unit}"
     moved = transition_batch(
         batch_id,
         (to_status or "").upper(),

@@ -42,8 +42,16 @@ def _blocked(batch: Batch, now: dt.datetime) -> dict[str, Any] | None:
 
 
 def dose_dict(
-    dose: DoseUnit, batch: Batch, now: dt.datetime, *, internal: bool, reference: str | None = None
+    dose: DoseUnit,
+    batch: Batch,
+    now: dt.datetime,
+    *,
+    internal: bool,
+    reference: str | None = None,
+    unit: str | None = None,
 ) -> dict[str, Any]:
+    """One dose for the API and the pages; a refused draw's message quotes activities in `unit`
+    (both units without one)."""
     half_life = batch_facts.half_life_s(batch_facts.product_of(batch))
     expires = batch_facts.expires_at(batch)
     if dose.measured_activity_mbq is not None:
@@ -92,7 +100,7 @@ def dose_dict(
         out["dispensed_by"] = dose.dispensed_by_name
     if dose.status == "PLANNED" and internal:
         try:
-            draw = draw_now(dose, batch, now)
+            draw = draw_now(dose, batch, now, unit)
             out["draw_now"] = {
                 "activity_mbq": round(draw["activity_mbq"], 1),
                 "volume_ml": round(draw["volume_ml"], 3),
@@ -102,8 +110,11 @@ def dose_dict(
     return out
 
 
-def doses_of_batch(batch_id: int, actor: Actor, now: dt.datetime | None = None) -> dict[str, Any]:
-    """The dispensing screen's data: the batch's doses (a hospital: only its own) and the vial."""
+def doses_of_batch(
+    batch_id: int, actor: Actor, now: dt.datetime | None = None, unit: str | None = None
+) -> dict[str, Any]:
+    """The dispensing screen's data: the batch's doses (a hospital: only its own) and the vial;
+    messages in `unit` (the page's MBq or mCi; both units without one)."""
     now = now or dt.datetime.now(dt.UTC)
     batch = batch_queries.get_visible(batch_id, actor)
     own = customer_scope(actor)
@@ -116,7 +127,7 @@ def doses_of_batch(batch_id: int, actor: Actor, now: dt.datetime | None = None) 
         query = query.where(DoseUnit.customer_id == own)
     rows = db.session.execute(query.order_by(DoseUnit.calibration_at, DoseUnit.id)).all()
     internal = own is None
-    doses = [dose_dict(d, batch, now, internal=internal, reference=ref) for d, ref in rows]
+    doses = [dose_dict(d, batch, now, internal=internal, reference=ref, unit=unit) for d, ref in rows]
     result: dict[str, Any] = {
         "batch_id": batch.id,
         "batch_no": batch.batch_no,

@@ -177,9 +177,10 @@ def _role(actor: Actor) -> str | None:
 
 
 # --- dispense -----------------------------------------------------------------------------------
-def draw_now(dose: DoseUnit, batch: Batch, now: dt.datetime) -> dict[str, float]:
+def draw_now(dose: DoseUnit, batch: Batch, now: dt.datetime, unit: str | None = None) -> dict[str, float]:
     """What to draw for `dose` at `now`: activity (MBq) and volume (mL) from the decay-corrected vial
-    (NOT_ENOUGH_ACTIVITY when the vial can't give it)."""
+    (NOT_ENOUGH_ACTIVITY when the vial can't give it, its message in `unit`: a page passes the
+    person's, the API none, for both units)."""
     vial = batch_facts.vial(batch)
     activity = dose_activity.activity_to_draw_now(
         dose.activity_at_calibration_mbq, dose.calibration_at, now, vial.half_life_s
@@ -193,6 +194,7 @@ def draw_now(dose: DoseUnit, batch: Batch, now: dt.datetime) -> dict[str, float]
         vial.half_life_s,
         vial.remaining_volume_ml,
         vial.remaining(now).remaining_mbq,
+        unit=unit,
     )
     return {"activity_mbq": activity, "volume_ml": volume}
 
@@ -204,8 +206,10 @@ def dispense_dose(
     *,
     note: str | None = None,
     now: dt.datetime | None = None,
+    unit: str | None = None,
 ) -> DoseUnit:
-    """Record the draw of one dose with its dose calibrator reading (MBq).
+    """Record the draw of one dose with its dose calibrator reading (MBq); `unit` is the one the
+    refusals quote activities in (the page's MBq or mCi; the API none: both units).
 
     Rule: the batch gate (released, not blocked, not expired), the dose machine (PLANNED ->
     DISPENSED), the vial balance (NOT_ENOUGH_ACTIVITY), the calibrator tolerance (a note outside
@@ -227,8 +231,10 @@ def dispense_dose(
         ).scalar_one()
         states.check_dose_transition(dose.status, "dispense")
         _gate(batch, now)
-        planned = draw_now(dose, batch, now)
-        deviation = dose_activity.check_reading(planned["activity_mbq"], measured, _tolerance(), note)
+        planned = draw_now(dose, batch, now, unit)
+        deviation = dose_activity.check_reading(
+            planned["activity_mbq"], measured, _tolerance(), note, unit=unit
+        )
         before = _snapshot(dose)
         dose.expected_activity_mbq = Decimal(f"{planned['activity_mbq']:.1f}")
         dose.measured_activity_mbq = measured

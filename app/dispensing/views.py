@@ -52,7 +52,7 @@ class DispensingView(BaseView):
             # on its order's journey and through the API
             raise NotFound()
         unit = _unit(request.args.get("unit"))
-        data = queries.doses_of_batch(batch_id, actor)
+        data = queries.doses_of_batch(batch_id, actor, unit=unit)
         return self.render_template(
             "dispensing/batch.html",
             d=data,
@@ -86,7 +86,7 @@ class DispensingView(BaseView):
         dose = queries.visible_dose(dose_id, current_actor())
         unit = _unit(request.form.get("unit"))
         reading = _reading(request.form.get("reading"), unit)
-        service.dispense_dose(dose_id, reading, current_actor(), note=request.form.get("note"))
+        service.dispense_dose(dose_id, reading, current_actor(), note=request.form.get("note"), unit=unit)
         flash(f"Dose DU-{dose_id:06d} dispensed.", "success")
         return self._back(dose.batch_id)
 

@@ -9,6 +9,7 @@ a decimal number of mCi is a decimal number of MBq: no rounding, no drift on the
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
@@ -18,7 +19,14 @@ from flask_login import current_user
 
 from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
-from app.masterdata.domain.units import MBQ_PER_MCI, UNITS, Exact, format_activity, format_activity_both
+from app.masterdata.domain.units import (
+    MBQ_PER_MCI,
+    UNITS,
+    Exact,
+    format_activity,
+    format_activity_both,
+    mbq_to_mci,
+)
 from app.masterdata.models import UserPreference
 
 DEFAULT_UNIT = "MBq"
@@ -112,26 +120,49 @@ def activity_inputs(stored_mbq: Sequence[object | None], unit: str) -> tuple[lis
     return [text or "" for text in shown], "mCi"
 
 
-def parse_activity(text: object, unit: str, field: str = "activity", places: int | None = None) -> Decimal:
+def limit_text(mbq: Exact, unit: str) -> str:
+    """An upper limit for people typing in `unit`, never above the limit itself: 2,000,000 MBq is
+    '2,000.00 GBq' or '54,054 mCi' (whole mCi, rounded down: 54,054.1 mCi would be refused)."""
+    if unit == "mCi":
+        return f"{math.floor(mbq_to_mci(mbq)):,} mCi"
+    return format_activity(mbq, "MBq")
+
+
+def parse_activity(
+    text: object,
+    unit: str,
+    field: str = "activity",
+    places: int | None = None,
+    *,
+    label: str | None = None,
+    at_most: Decimal | None = None,
+) -> Decimal:
     """What a person typed in `unit` as MBq, exactly: '10.5' mCi -> 388.5 MBq.
 
     `places`: the decimals the MBq column keeps; a value that would need more is refused, never cut
-    (e.g. 0.0001 mCi = 0.0037 MBq in a column of 1 decimal)."""
+    (e.g. 0.0001 mCi = 0.0037 MBq in a column of 1 decimal). `label`: the words for the value in the
+    messages (default: `field`, which names it in the details). `at_most`: the largest value in MBq,
+    stated in the person's unit when refused."""
+    what = label or field
     if unit not in UNITS:
         raise ValidationFailed("Choose MBq or mCi.", {field: ["MBq or mCi."]})
     raw = str(text if text is not None else "").strip()
     if "," in raw:  # "1,000" is a thousand in one country and one in another: ask, never guess
         raise ValidationFailed(
-            f"Type the {field} without commas, with a point for decimals (e.g. 10.5).",
+            f"Type the {what} without commas, with a point for decimals (e.g. 10.5).",
             {field: ["No commas."]},
         )
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise ValidationFailed(f"The {field} must be a number.", {field: ["Not a number."]}) from None
+        raise ValidationFailed(f"The {what} must be a number.", {field: ["Not a number."]}) from None
     if not value.is_finite() or value <= 0:
-        raise ValidationFailed(f"The {field} must be above zero.", {field: ["Above zero."]})
+        raise ValidationFailed(f"The {what} must be above zero.", {field: ["Above zero."]})
     mbq = value * MBQ_PER_MCI if unit == "mCi" else value  # exact: Decimal x integer
+    if at_most is not None and mbq > at_most:
+        raise ValidationFailed(
+            f"The {what} must be at most {limit_text(at_most, unit)}.", {field: ["Too large."]}
+        )
     if places is not None and mbq != mbq.quantize(Decimal(1).scaleb(-places)):
         raise DomainError(
             "TOO_PRECISE",

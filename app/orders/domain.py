@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from app.core.domain import DomainError, Forbidden, ValidationFailed
 from app.masterdata.domain.decay import activity_needed_at
+from app.masterdata.domain.units import format_activity_both
 
 UTC = dt.UTC
 
@@ -425,7 +426,7 @@ def _activity_mbq(value: object) -> float | str:
     if not math.isfinite(number) or number <= 0:
         return "must be a positive number of MBq"
     if number > MAX_ACTIVITY_MBQ:
-        return f"must be at most {MAX_ACTIVITY_MBQ:g} MBq"
+        return f"must be at most {format_activity_both(MAX_ACTIVITY_MBQ)}"
     return number
 
 

@@ -5,6 +5,7 @@ the same dicts the API answers; a refusal shows its userMessage in place."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from flask import flash, redirect, request, url_for
@@ -21,6 +22,7 @@ from app.masterdata.preferences import current_activity_unit, parse_activity
 from app.orders import domain, queries, service
 
 MAX_FORM_LINES = 50
+MAX_MBQ = Decimal(f"{domain.MAX_ACTIVITY_MBQ:f}")  # the order's limit, stated in the person's unit
 
 
 def _line_rows(form) -> list[dict[str, Any]]:
@@ -51,7 +53,10 @@ def _line_rows(form) -> list[dict[str, Any]]:
         at = local_instant(wall, site_tz(), f"lines[{index}].calibration_at")
         ref = refs[index].strip() if index < len(refs) else ""
         field = f"lines[{index}].requested_activity_mbq"
-        activity = f"{parse_activity(mbq, unit, field, places=1):f}" if mbq.strip() else ""
+        label = f"activity of dose {index + 1}"
+        activity = (
+            f"{parse_activity(mbq, unit, field, 1, label=label, at_most=MAX_MBQ):f}" if mbq.strip() else ""
+        )
         lines.append(
             {"requested_activity_mbq": activity, "calibration_at": at.isoformat(), "line_reference": ref}
         )

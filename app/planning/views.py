@@ -15,6 +15,7 @@ from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
 from app.core.web import local_instant, site_tz
 from app.masterdata.models import HotCell
+from app.masterdata.preferences import activity_filter
 from app.orders.models import Order
 from app.planning import queries, service
 
@@ -118,7 +119,7 @@ class PlannerView(BaseView):
             return redirect(back)
         flash(
             f"Batch {result['batch_no']} planned with {len(result['added'])} order(s): "
-            f"{result['arithmetic']['total_mbq']:,.0f} MBq at end of synthesis.",
+            f"{activity_filter(result['arithmetic']['total_mbq'])} at end of synthesis.",
             "success",
         )
         return redirect(f"/batches/{result['batch_id']}")

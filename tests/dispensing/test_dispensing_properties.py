@@ -49,4 +49,5 @@ def test_a_vial_either_gives_the_dose_or_refuses_it_never_going_negative(
 def test_the_volume_refusal_names_what_is_needed_and_what_is_left():
     with pytest.raises(DomainError) as err:
         d.volume_to_draw_ml(1000, T0, 100, T0, T0, 6586.2, remaining_volume_ml=2)
-    assert "1000 MBq now (10.00 mL)" in err.value.user_message and "2.00 mL" in err.value.user_message
+    assert "1,000 MBq (27.03 mCi) now (10.00 mL)" in err.value.user_message  # both units: no reader's unit
+    assert "2.00 mL" in err.value.user_message

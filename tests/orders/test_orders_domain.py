@@ -44,6 +44,7 @@ def test_orders_domain_imports_only_stdlib_and_core_domain():
     assert {m for m in modules if m.split(".")[0] == "app"} == {
         "app.core.domain",
         "app.masterdata.domain.decay",
+        "app.masterdata.domain.units",
     }
     assert not {m.split(".")[0] for m in modules} & {"flask", "flask_appbuilder", "sqlalchemy", "werkzeug"}
 

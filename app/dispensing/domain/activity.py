@@ -3,6 +3,9 @@ dose lasts, and whether a dose calibrator reading is close enough to the expecte
 
 Activities in MBq, volumes in mL, half-lives in seconds, times timezone-aware (elapsed time is taken
 between UTC instants, see `clock`). Decay itself is the masterdata decay module's.
+
+Messages quote activities in the `unit` the caller passes (a page: the person's MBq or mCi); without
+one, in both units, MBq first ('370 MBq (10.00 mCi)'), as the API and documents do. Details stay MBq.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Literal
 from app.core.domain import DomainError
 from app.dispensing.domain.clock import to_utc
 from app.masterdata.domain import decay
+from app.masterdata.domain.units import format_activity, format_activity_both
 
 Number = float | int | Decimal
 
@@ -29,6 +33,14 @@ def _positive(value: Number, what: str) -> float:
     if not math.isfinite(number) or number <= 0:
         raise DomainError("INVALID_ACTIVITY", f"The {what} must be a positive number.", 422)
     return number
+
+
+def activity_text(mbq: Number, unit: str | None = None) -> str:
+    """An activity in a message: in `unit` ('10.00 mCi', '370 MBq', '12.35 GBq'), or in both units
+    when no unit is given ('370 MBq (10.00 mCi)')."""
+    if not math.isfinite(float(mbq)):  # decayed back beyond any float: say so, don't fail on it
+        return f"{float(mbq)} MBq"
+    return format_activity(mbq, unit) if unit else format_activity_both(mbq)
 
 
 def _exceeds(wanted: float, available: float) -> bool:
@@ -64,11 +76,14 @@ def volume_to_draw_ml(
     half_life_s: Number,
     remaining_volume_ml: Number,
     remaining_activity_mbq: Number | None = None,
+    *,
+    unit: str | None = None,
 ) -> float:
     """Volume (mL) to draw now: activity to draw now ÷ concentration decayed to now.
 
     Refused with NOT_ENOUGH_ACTIVITY (409) when the draw needs more volume than the vial holds, or
-    more activity than `remaining_activity_mbq` (the vial's balance at `now`, from `vial_remaining`).
+    more activity than `remaining_activity_mbq` (the vial's balance at `now`, from `vial_remaining`);
+    the message quotes the activities in `unit` (see `activity_text`).
     """
     activity = activity_to_draw_now(requested_mbq_at_calibration, calibration_at, now, half_life_s)
     concentration = concentration_now(concentration_mbq_per_ml, measured_at, now, half_life_s)
@@ -80,8 +95,8 @@ def volume_to_draw_ml(
     if _exceeds(volume, left_ml) or _exceeds(activity, left_mbq):
         raise DomainError(
             "NOT_ENOUGH_ACTIVITY",
-            f"This dose needs {activity:.0f} MBq now ({volume:.2f} mL), but the vial holds only "
-            f"{max(left_mbq, 0):.0f} MBq ({max(left_ml, 0):.2f} mL).",
+            f"This dose needs {activity_text(activity, unit)} now ({volume:.2f} mL), but the vial holds "
+            f"only {activity_text(max(left_mbq, 0), unit)} ({max(left_ml, 0):.2f} mL).",
             409,
             {"needed_mbq": activity, "needed_ml": volume, "left_mbq": left_mbq, "left_ml": left_ml},
         )
@@ -181,12 +196,18 @@ def reading_deviation(expected: Number, measured: Number) -> float:
 
 
 def check_reading(
-    expected: Number, measured: Number, tolerance: float = READING_TOLERANCE, note: str | None = None
+    expected: Number,
+    measured: Number,
+    tolerance: float = READING_TOLERANCE,
+    note: str | None = None,
+    *,
+    unit: str | None = None,
 ) -> float:
     """The deviation; outside ±`tolerance` (the limit itself is inside) a note must explain it.
 
-    Without a note: READING_OUT_OF_TOLERANCE (422) naming the deviation in percent. With a note the
-    reading is accepted and the deviation is returned for the record.
+    Without a note: READING_OUT_OF_TOLERANCE (422) naming the deviation in percent and the expected
+    activity in `unit` (see `activity_text`). With a note the reading is accepted and the deviation
+    is returned for the record.
     """
     deviation = reading_deviation(expected, measured)
     inside = abs(deviation) <= tolerance or math.isclose(abs(deviation), tolerance, rel_tol=1e-9)
@@ -195,9 +216,9 @@ def check_reading(
         raise DomainError(
             "READING_OUT_OF_TOLERANCE",
             f"The calibrator reading is {abs(deviation) * 100:.1f}% {direction} the expected "
-            f"{float(expected):.0f} MBq (tolerance ±{tolerance * 100:g}%). Add a note explaining the "
-            "difference to accept it.",
+            f"{activity_text(expected, unit)} (tolerance ±{tolerance * 100:g}%). Add a note explaining "
+            "the difference to accept it.",
             422,
-            {"deviation": deviation, "tolerance": tolerance},
+            {"deviation": deviation, "tolerance": tolerance, "expected_mbq": float(expected)},
         )
     return deviation

@@ -45,6 +45,7 @@ def _fixed(value: Fraction, places: int) -> str:
     with localcontext() as ctx:
         ctx.prec = 60
         decimal = Decimal(value.numerator) / Decimal(value.denominator)
+        ctx.prec = max(60, decimal.adjusted() + places + 2)  # every digit of a huge value, none lost
         rounded = decimal.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     return f"{rounded:,.{places}f}"
 
