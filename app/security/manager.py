@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlparse
 
 from flask import current_app, request
@@ -222,6 +223,7 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
 
     def create_jwt_manager(self, app) -> JWTManager:
         jwt_manager = super().create_jwt_manager(app)
+        _remember_verified_tokens(jwt_manager)
 
         @jwt_manager.unauthorized_loader
         def _missing(reason: str):
@@ -244,3 +246,36 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
             return error_response(401, "TOKEN_NOT_FRESH", "Sign in again to do this.")
 
         return jwt_manager
+
+
+VERIFIED_TOKENS_MAX = 4096
+
+
+def _remember_verified_tokens(jwt_manager: JWTManager) -> None:
+    """Verify a bearer token's signature once per process, not on every request (issue 16: PyJWT
+    decoded each token four times a request, about a third of a do-nothing request's time).
+
+    Keyed by the whole token text (and the CSRF value), so a hit is the very token that verified;
+    its expiry and not-before are checked again on every use, and an expired token goes through the
+    full decode (which raises the expired-token error). Revocation and freshness checks run after
+    this, on every request, as before."""
+    decode = jwt_manager._decode_jwt_from_config
+    verified: dict[tuple[str, str | None, bool], dict] = {}
+
+    def cached(encoded_token: str, csrf_value: str | None = None, allow_expired: bool = False) -> dict:
+        key = (encoded_token, csrf_value, allow_expired)
+        claims = verified.get(key)
+        now = time.time()
+        if (
+            claims is not None
+            and (allow_expired or claims.get("exp", now + 1) > now)
+            and claims.get("nbf", 0) <= now
+        ):
+            return dict(claims)
+        claims = decode(encoded_token, csrf_value, allow_expired)
+        if len(verified) >= VERIFIED_TOKENS_MAX:
+            verified.clear()
+        verified[key] = dict(claims)
+        return claims
+
+    jwt_manager._decode_jwt_from_config = cached  # type: ignore[method-assign]

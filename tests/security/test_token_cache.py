@@ -1,0 +1,85 @@
+"""A bearer token's signature is verified once per process; expiry is checked on every use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pytest
+from flask_jwt_extended import create_access_token
+
+from tests.conftest import rolled_back
+
+
+@pytest.fixture
+def floor_app(make_app):
+    from flask_appbuilder.api import BaseApi, expose
+    from flask_appbuilder.security.decorators import protect
+
+    class _Ping(BaseApi):
+        resource_name = "token-cache-ping"
+        class_permission_name = "Batch"
+        method_permission_name = {"ping": "read"}
+
+        @expose("/", methods=["GET"])
+        @protect()
+        def ping(self):
+            return self.response(200, ok=True)
+
+    variant = make_app()
+    with variant.app_context():
+        variant.appbuilder.add_api(_Ping)
+    return variant
+
+
+def _token(app, username: str, seconds: float) -> str:
+    with app.app_context():
+        user = app.appbuilder.sm.find_user(username=username)
+        return create_access_token(identity=str(user.id), expires_delta=dt.timedelta(seconds=seconds))
+
+
+def test_a_token_is_decoded_once_then_taken_from_the_cache(floor_app):
+    with rolled_back(floor_app):
+        token = _token(floor_app, "planner", 300)
+        client = floor_app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        import jwt
+
+        calls = []
+        real = jwt.api_jwt._jwt_global_obj.decode_complete
+
+        def counting(*a, **kw):
+            calls.append(1)
+            return real(*a, **kw)
+
+        jwt.api_jwt._jwt_global_obj.decode_complete = counting
+        try:
+            for _ in range(5):
+                assert client.get("/api/v1/token-cache-ping/", headers=headers).status_code == 200
+        finally:
+            jwt.api_jwt._jwt_global_obj.decode_complete = real
+        assert 0 < len(calls) <= 2  # the first request only (FAB decodes it unverified, then verified)
+
+
+def test_an_expired_token_is_refused_although_it_verified_before(floor_app):
+    with rolled_back(floor_app):
+        token = _token(floor_app, "planner", 1.5)
+        client = floor_app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/token-cache-ping/", headers=headers).status_code == 200
+        time.sleep(2.1)
+        r = client.get("/api/v1/token-cache-ping/", headers=headers)
+        assert r.status_code == 401 and r.get_json()["code"] == "TOKEN_EXPIRED"
+
+
+def test_a_changed_token_is_not_taken_for_the_cached_one(floor_app):
+    with rolled_back(floor_app):
+        token = _token(floor_app, "planner", 300)
+        client = floor_app.test_client()
+        assert (
+            client.get("/api/v1/token-cache-ping/", headers={"Authorization": f"Bearer {token}"}).status_code
+            == 200
+        )
+        forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+        r = client.get("/api/v1/token-cache-ping/", headers={"Authorization": f"Bearer {forged}"})
+        assert r.status_code == 401
