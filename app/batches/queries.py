@@ -62,6 +62,18 @@ def viewer_for(actor: Actor) -> Viewer:
     return Viewer(actor=actor, restricted=restricted, customer_id=customer_id, roles=actor.roles)
 
 
+def _visible_bound(viewer: Viewer) -> ColumnElement[bool] | None:
+    """`_visible` with the hospital as the named parameter `viewer_customer` (for `fetch`)."""
+    if not viewer.restricted:
+        return None
+    if viewer.customer_id is None:
+        return false()
+    return exists().where(
+        batch_customer.c.batch_id == Batch.id,
+        batch_customer.c.customer_id == bindparam("viewer_customer", viewer.customer_id, type_=Integer()),
+    )
+
+
 def _visible(viewer: Viewer) -> ColumnElement[bool] | None:
     if not viewer.restricted:
         return None
@@ -394,16 +406,34 @@ def batch_orders(batch_id: int, viewer: Viewer) -> list[dict[str, Any]]:
     """The orders linked to a batch (a hospital sees only its own), earliest window first."""
     from app.orders import queries as order_queries
 
-    query = (
-        select(Order)
-        .join(BatchOrder, BatchOrder.order_id == Order.id)
-        .join(DeliveryWindow, DeliveryWindow.id == Order.window_id)
-        .where(BatchOrder.batch_id == batch_id)
-        .order_by(DeliveryWindow.start_at, Order.id)
-    )
-    if viewer.restricted:
-        query = query.where(Order.customer_id == viewer.customer_id)
-    return [order_queries.order_item(o) for o in db.session.execute(query).scalars()]
+    def linked() -> Any:
+        query = (
+            select(Order.id)
+            .join(BatchOrder, BatchOrder.order_id == Order.id)
+            .join(DeliveryWindow, DeliveryWindow.id == Order.window_id)
+            .where(BatchOrder.batch_id == bindparam("batch_id", batch_id, type_=Integer()))
+            .order_by(DeliveryWindow.start_at, Order.id)
+        )
+        if viewer.restricted:
+            query = query.where(
+                Order.customer_id == bindparam("viewer_customer", viewer.customer_id, type_=Integer())
+            )
+        return query
+
+    # The ids first, in order, on the lean path: most batches on a journey have none, and those that
+    # have some load them with what an order item shows (window, slot, customer, product).
+    ids = [
+        r.id
+        for r in fetch(
+            ("batches.orders", viewer.restricted),
+            linked,
+            {"batch_id": batch_id, "viewer_customer": viewer.customer_id},
+        )
+    ]
+    if not ids:
+        return []
+    found = {o.id: o for o in db.session.execute(select(Order).where(Order.id.in_(ids))).scalars()}
+    return [order_queries.order_item(found[i]) for i in ids if i in found]
 
 
 # --- one batch ---------------------------------------------------------------------------------
@@ -424,17 +454,32 @@ def batch_detail(batch_id: int, actor: Actor) -> dict[str, Any]:
     """The batch plus what the journey shows: milestones, next step, the caller's allowed actions,
     dose-unit / order / shipment counts, linked hospitals and deviations (404 if not visible)."""
     viewer = viewer_for(actor)
-    visible = _visible(viewer)
-    events_count = (
-        select(func.count()).select_from(BatchEvent).where(BatchEvent.batch_id == Batch.id).scalar_subquery()
+
+    def one() -> Any:
+        events_count = (
+            select(func.count())
+            .select_from(BatchEvent)
+            .where(BatchEvent.batch_id == Batch.id)
+            .scalar_subquery()
+        )
+        visible = _visible_bound(viewer)
+        return (
+            _item_select()
+            .add_columns(events_count.label("events_count"))
+            .where(
+                Batch.id == bindparam("batch_id", batch_id, type_=Integer()),
+                *([visible] if visible is not None else []),
+            )
+        )
+
+    rows = fetch(
+        ("batches.detail", viewer.restricted, viewer.customer_id is None),
+        one,
+        {"batch_id": batch_id, "viewer_customer": viewer.customer_id},
     )
-    row = db.session.execute(
-        _item_select()
-        .add_columns(events_count.label("events_count"))
-        .where(Batch.id == batch_id, *([visible] if visible is not None else []))
-    ).one_or_none()
-    if row is None:
+    if not rows:
         raise NotFound("batch")
+    row = rows[0]
     detail = _item(row, order_links([batch_id], viewer), extensions_hooks.linked_counts([batch_id]))
     ctx = batch_context(row)  # the row carries id, status and status_before_exception
     allowed = (
@@ -480,41 +525,78 @@ def _next_step(step: batch_flow.Transition, allowed: list[batch_flow.Action]) ->
 
 def _reached(batch_id: int) -> dict[str, batch_journey.Reached]:
     """The latest event into each status (one row per status, from the batch's event index)."""
-    rows = db.session.execute(
-        select(
-            BatchEvent.to_status,
-            BatchEvent.occurred_at,
-            BatchEvent.actor_name,
-            BatchEvent.actor_role,
-            BatchEvent.note,
-        )
-        .where(BatchEvent.batch_id == batch_id, BatchEvent.to_status.is_not(None))
-        .order_by(BatchEvent.to_status, BatchEvent.occurred_at.desc(), BatchEvent.id.desc())
-        .distinct(BatchEvent.to_status)
-    ).all()
+    rows = fetch(
+        "batches.reached",
+        lambda: (
+            select(
+                BatchEvent.to_status,
+                BatchEvent.occurred_at,
+                BatchEvent.actor_name,
+                BatchEvent.actor_role,
+                BatchEvent.note,
+            )
+            .where(
+                BatchEvent.batch_id == bindparam("batch_id", batch_id, type_=Integer()),
+                BatchEvent.to_status.is_not(None),
+            )
+            .order_by(BatchEvent.to_status, BatchEvent.occurred_at.desc(), BatchEvent.id.desc())
+            .distinct(BatchEvent.to_status)
+        ),
+        {"batch_id": batch_id},
+    )
     return {
         r.to_status: batch_journey.Reached(r.occurred_at, r.actor_name, r.actor_role, r.note) for r in rows
     }
 
 
 def _customers(batch_id: int, viewer: Viewer) -> list[dict[str, Any]]:
-    query = (
-        select(Customer.id, Customer.code, Customer.name)
-        .join(batch_customer, batch_customer.c.customer_id == Customer.id)
-        .where(batch_customer.c.batch_id == batch_id)
-        .order_by(Customer.code)
+    def customers() -> Any:
+        query = (
+            select(Customer.id, Customer.code, Customer.name)
+            .join(batch_customer, batch_customer.c.customer_id == Customer.id)
+            .where(batch_customer.c.batch_id == bindparam("batch_id", batch_id, type_=Integer()))
+            .order_by(Customer.code)
+        )
+        if viewer.restricted:  # a hospital sees itself, not the other hospitals served by the batch
+            query = query.where(
+                Customer.id == bindparam("viewer_customer", viewer.customer_id, type_=Integer())
+            )
+        return query
+
+    rows = fetch(
+        ("batches.customers", viewer.restricted),
+        customers,
+        {"batch_id": batch_id, "viewer_customer": viewer.customer_id},
     )
-    if viewer.restricted:  # a hospital sees itself, not the other hospitals served by the batch
-        query = query.where(Customer.id == viewer.customer_id)
-    return [{"id": r.id, "code": r.code, "name": r.name} for r in db.session.execute(query)]
+    return [{"id": r.id, "code": r.code, "name": r.name} for r in rows]
 
 
 def _deviations(batch_id: int) -> list[dict[str, Any]]:
-    rows = db.session.execute(select(Deviation).where(Deviation.batch_id == batch_id).order_by(Deviation.id))
-    return [deviation_dict(d) for d in rows.scalars()]
+    rows = fetch(
+        "batches.deviations",
+        lambda: (
+            select(
+                Deviation.id,
+                Deviation.batch_id,
+                Deviation.status,
+                Deviation.reason,
+                Deviation.from_status,
+                Deviation.opened_by_name,
+                Deviation.opened_at,
+                Deviation.closed_by_name,
+                Deviation.closed_at,
+                Deviation.closing_note,
+            )
+            .where(Deviation.batch_id == bindparam("batch_id", batch_id, type_=Integer()))
+            .order_by(Deviation.id)
+        ),
+        {"batch_id": batch_id},
+    )
+    return [deviation_dict(d) for d in rows]
 
 
-def deviation_dict(d: Deviation) -> dict[str, Any]:
+def deviation_dict(d: Any) -> dict[str, Any]:
+    """A deviation (the model or a row with its columns) as the API and pages show it."""
     return {
         "id": d.id,
         "batch_id": d.batch_id,

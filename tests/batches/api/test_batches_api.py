@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select
 
 from app.batches import service as batches
 from tests.batch_factories import actor, batch_in, forge_state, new_batch
@@ -474,3 +475,38 @@ def test_the_timeline_written_by_the_database_equals_the_one_built_in_python(api
     assert json.loads(queries.batch_events_json(batch.id)) == {"items": [], "count": 0}
     missing = api("qp").get(f"{URL}/999999999/events")
     assert missing.status_code == 404 and missing.get_json()["code"] == "NOT_FOUND"
+
+
+def test_two_hospitals_in_turn_each_see_only_their_own_batch(api, app_ctx):
+    """The list, detail and timeline statements are compiled once and reused: the hospital is a
+    parameter of each run, never the first caller's value kept in the statement."""
+    from flask import current_app
+
+    from app.batches import service as batches_service
+    from app.core.extensions import db
+    from app.masterdata.models import Customer, CustomerUser
+    from tests.conftest import DEMO_PASSWORD
+
+    sm = current_app.appbuilder.sm
+    own = db.session.execute(
+        select(CustomerUser.customer_id).where(CustomerUser.user_id == sm.find_user(username="hospital").id)
+    ).scalar_one()
+    other = (
+        db.session.execute(select(Customer).where(Customer.id != own).order_by(Customer.id)).scalars().first()
+    )
+    second = sm.add_user(
+        "hospital2", "Omar", "Haddad", "hospital2@example.org", [sm.find_role("Customer")], DEMO_PASSWORD
+    )
+    db.session.add(CustomerUser(user_id=second.id, customer_id=other.id))
+    mine = new_batch("FDG", start=DAY)
+    theirs = new_batch("FDG", start=DAY + dt.timedelta(hours=1))
+    batches_service.link_customers(mine, [own])
+    batches_service.link_customers(theirs, [other.id])
+    db.session.commit()
+    first, then = api("hospital"), api("hospital2")
+    for client, visible, hidden in ((first, mine, theirs), (then, theirs, mine), (first, mine, theirs)):
+        assert client.get(f"{URL}/{visible.id}").status_code == 200
+        assert client.get(f"{URL}/{hidden.id}").status_code == 404
+        assert client.get(f"{URL}/{hidden.id}/events").status_code == 404
+        listed = {i["id"] for i in client.get(URL, query_string=in_2031()).get_json()["items"]}
+        assert visible.id in listed and hidden.id not in listed
