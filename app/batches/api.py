@@ -31,8 +31,10 @@ from app.core.actor import current_actor
 from app.core.api_errors import ApiErrorsMixin
 from app.core.domain import ValidationFailed
 from app.core.exports import csv_text
+from app.core.extensions import db
 from app.core.jsonout import dumps, iso_utc, json_response
 from app.core.lengths import text_input
+from app.core.readonly import reads_only
 
 
 def _json_default(value: Any) -> Any:
@@ -116,6 +118,7 @@ class BatchApi(ApiErrorsMixin, BaseApi):
     @protect(allow_browser_login=True)
     def get_list(self):
         """Batches matching the filters (see app/batches/filters.py for every parameter)."""
+        reads_only(db)
         query = parse_list_args(request.args)
         actor = current_actor()
         result = queries.list_batches(query, actor)
@@ -133,12 +136,14 @@ class BatchApi(ApiErrorsMixin, BaseApi):
     @protect(allow_browser_login=True)
     def get_one(self, pk: int):
         """The batch with milestones, next step, allowed actions and linked counts."""
+        reads_only(db)
         return json_response(200, queries.batch_detail(pk, current_actor()))
 
     @expose("/<int:pk>/events", methods=["GET"])
     @protect(allow_browser_login=True)
     def get_events(self, pk: int):
         """The batch's timeline, oldest first (metadata for internal roles only)."""
+        reads_only(db)
         actor = current_actor()
         if not queries.viewer_for(actor).restricted:  # written as JSON by the database
             return Response(queries.batch_events_json(pk), status=200, mimetype="application/json")

@@ -65,6 +65,18 @@ def install() -> None:
             event.listen(target, name, fn)
 
 
+def reads_only(db: Any) -> None:
+    """Declare that this request only reads (the hot list, detail and timeline endpoints): its
+    statements run on a connection in autocommit, so no BEGIN and no COMMIT round trip. Nothing is
+    lost: under READ COMMITTED (PostgreSQL's default, ours) every statement of a transaction takes
+    its own snapshot anyway. Only when the session has not begun yet (the sign-in check may have
+    read the permissions version: then the request keeps its transaction)."""
+    session = db.session()
+    if session.in_transaction() or not isinstance(session.get_bind(), Engine):
+        return  # already begun, or bound to a caller's connection (the tests' rolled-back one)
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def init_readonly_commit(app: Flask, db: Any) -> None:
     install()
 

@@ -52,6 +52,22 @@ def probe_app(make_app):
         db.session.execute(text("SELECT 1"))
         abort(500)
 
+    @variant.get("/_probe/reads-only")
+    def _reads_only():
+        from app.core.readonly import reads_only
+
+        reads_only(db)
+        db.session.execute(text("SELECT 1")).scalar()
+        driver = db.session.connection().connection.driver_connection
+        # In autocommit the SELECT opened no transaction on the server: nothing to BEGIN or COMMIT.
+        return {"autocommit": driver.autocommit, "idle": driver.info.transaction_status.name}
+
+    @variant.get("/_probe/isolation")
+    def _isolation():
+        db.session.execute(text("SELECT 1")).scalar()
+        driver = db.session.connection().connection.driver_connection
+        return {"autocommit": driver.autocommit, "status": driver.info.transaction_status.name}
+
     @variant.get("/_probe/no-sql")
     def _no_sql():
         return "nothing"
@@ -107,3 +123,10 @@ def test_reads_stay_prepared_across_requests(probe_app):
         ).all()
         db.session.rollback()
     assert names
+
+
+def test_a_declared_read_runs_without_begin_and_the_next_request_is_transactional_again(probe_app):
+    client = probe_app.test_client()
+    assert client.get("/_probe/reads-only").get_json() == {"autocommit": True, "idle": "IDLE"}
+    # The pooled connection went back with its isolation level reset: a normal request begins.
+    assert client.get("/_probe/isolation").get_json() == {"autocommit": False, "status": "INTRANS"}
