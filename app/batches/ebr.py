@@ -1,6 +1,9 @@
 """The basic electronic batch record (eBR): business acts on master batch records and their execution.
 
 Rules:
+- a step whose unit is an activity (MBq, GBq, mCi) is kept and compared in its own unit; a person may
+  type it in the unit they read (converted exactly, refused when the step's 3 decimals cannot hold it)
+  and reads its value, limits and refusals in that unit (`reader_unit`, passed in by the page);
 - a product's master batch record is versioned: a new version starts as DRAFT (editable), becomes
   ACTIVE only with the QC Manager's or Admin's e-signature, and the previously active one retires;
 - each new batch gets a snapshot of the ACTIVE version at creation (later edits never change it);
@@ -16,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,6 +31,12 @@ from app.core.actor import Actor
 from app.core.domain import DomainError, Forbidden, NotFound, ValidationFailed
 from app.core.extensions import db
 from app.masterdata.domain.decay import activity_at
+from app.masterdata.domain.units import (
+    MBQ_PER_UNIT,
+    convert_activity,
+    exact_decimal,
+    format_activity,
+)
 from app.masterdata.models import Product
 
 SIGN_SCOPE = "EBR_ACTIVATION"
@@ -42,6 +52,9 @@ EXECUTABLE_STATES = (
     "QC_IN_PROGRESS",
     "DEVIATION_OPEN",
 )
+STEP_PLACES = 3  # batch_ebr_step.value keeps 3 decimals (Numeric(14, 3)): finer input is refused
+YIELD_PLACES = 1  # batch.actual_yield_mbq keeps 0.1 MBq (Numeric(12, 1))
+VALUE_LIMIT = Decimal("1e11")  # what Numeric(14, 3) holds
 
 
 @dataclass(frozen=True)
@@ -63,9 +76,78 @@ def _number(raw: Any, field: str) -> Decimal | None:
         value = Decimal(str(raw).strip())
     except InvalidOperation:
         raise ValidationFailed(f"{field} must be a number.", {field: ["Not a number."]}) from None
-    if not value.is_finite() or abs(value) >= Decimal("1e11"):
+    if not value.is_finite() or abs(value) >= VALUE_LIMIT:
         raise ValidationFailed(f"{field} is out of range.", {field: ["Out of range."]})
     return value
+
+
+# --- steps whose value is an activity (issue 13 item 8) ------------------------------------------------
+def activity_unit_of(step: Any) -> str | None:
+    """The step's unit when it is an activity (MBq, GBq or mCi; a yield step without a unit is in
+    MBq), else None: °C, mL, % and check steps keep their own unit for everyone."""
+    unit = step.unit or ("MBq" if step.is_yield else None)
+    return unit if unit in MBQ_PER_UNIT else None
+
+
+def entry_units(step: Any, reader_unit: str) -> list[str]:
+    """The units a person may type the step's value in, theirs first: mCi for one who reads mCi; for
+    one who reads MBq the step's unit when it is MBq or GBq, else MBq. The step's own unit is always
+    offered (an mCi step's value typed in MBq is rarely a whole number of thousandths of a mCi).
+    Empty for a step that is not an activity."""
+    own = activity_unit_of(step)
+    if own is None:
+        return []
+    mine = "mCi" if reader_unit == "mCi" else (own if own in ("MBq", "GBq") else "MBq")
+    return [mine] if mine == own else [mine, own]
+
+
+def _plain(value: Decimal | Fraction, grouped: bool = False) -> str:
+    """A number as recorded, without a float's noise: 55500, 10.5, 0.037 ('55,500' when `grouped`)."""
+    exact = exact_decimal(Fraction(value), STEP_PLACES) if isinstance(value, Fraction) else value
+    if exact is None:
+        return f"{float(value):g}"
+    return f"{exact.normalize():,f}" if grouped else f"{exact.normalize():f}"
+
+
+def _shown(value: Decimal, own: str, reader_unit: str) -> tuple[str, bool]:
+    """A step's value (in its unit `own`) for a person who reads `reader_unit`: the usual activity text
+    (about three figures; GBq above 10,000 MBq) when it is exact, else the exact decimal in the same
+    unit when a short one holds it (10.123 mCi); the flag says whether the text is exact."""
+    mbq = convert_activity(value, own, "MBq")
+    text = format_activity(mbq, reader_unit)
+    number, shown_unit = text.rsplit(" ", 1)
+    in_shown = convert_activity(mbq, "MBq", shown_unit)
+    if Fraction(Decimal(number.replace(",", ""))) == in_shown:
+        return text, True
+    exact = exact_decimal(in_shown, STEP_PLACES + 3)
+    if exact is not None:
+        return f"{exact:,f} {shown_unit}", True
+    return text, False
+
+
+def value_text(value: Any, step: Any, reader_unit: str | None = None) -> str:
+    """A recorded value of the step for a person: an activity in their unit ('10.50 mCi'; a rounded
+    one names the value as recorded: '13.51 mCi (500 MBq as recorded)'), any other value in the step's
+    own unit ('15 mL')."""
+    own = activity_unit_of(step)
+    number = Decimal(str(value))
+    if own is None or reader_unit is None:
+        return f"{_plain(number)} {step.unit or ''}".strip()
+    text, exact = _shown(number, own, reader_unit)
+    return text if exact else f"{text} ({_plain(number, grouped=True)} {own} as recorded)"
+
+
+def _range(lo: str | None, hi: str | None) -> str:
+    if lo is not None and hi is not None:
+        lo_number, lo_unit = lo.rsplit(" ", 1) if " " in lo else (lo, "")
+        if hi.endswith(f" {lo_unit}") and lo_unit:
+            return f"{lo_number}–{hi}"  # one unit: '40.00–90.00 GBq'
+        return f"{lo} – {hi}"  # '5,000 MBq – 20.00 GBq'
+    if lo is not None:
+        return f"≥ {lo}"
+    if hi is not None:
+        return f"≤ {hi}"
+    return "no limits"
 
 
 def within_limits(value: Decimal | None, lower: Decimal | None, upper: Decimal | None) -> bool:
@@ -239,11 +321,16 @@ def record_step(
     note: str | None = None,
     skip: bool = False,
     reason: str | None = None,
+    value_unit: str | None = None,
+    reader_unit: str | None = None,
 ) -> BatchEbrStep:
     """Production records one step (done with its value, or skipped with a note).
 
     Rule: a value out of the step's limits needs a note and opens a deviation on the batch; a
     correction of a recorded step needs a reason and is counted; only Production or Admin record.
+    `value_unit`: the unit `value` was typed in (an activity step's value is converted exactly to the
+    step's unit and compared there; None: the step's unit). `reader_unit`: the unit the refusals name
+    an activity in (the person's; None: the step's unit).
     """
     from app.batches import service as batches
 
@@ -265,32 +352,38 @@ def record_step(
         correcting = step.status != "PENDING"
         if correcting and not (reason or "").strip():
             raise ValidationFailed("Correcting a recorded step needs a reason.", {"reason": ["Required."]})
-        number = None if skip else _number(value, "value")
-        if not skip and step.value_label and number is None:
+        typed = None if skip else _number(value, "value")
+        if not skip and step.value_label and typed is None:
             raise ValidationFailed(f"Enter the {step.value_label}.", {"value": ["Required."]})
+        number, entered = _in_step_unit(typed, value_unit, step)
         out = not skip and not within_limits(number, step.lower_limit, step.upper_limit)
         if skip and note is None:
             raise ValidationFailed("Skipping a step needs a note saying why.", {"note": ["Required."]})
         if out and note is None:
             raise ValidationFailed(
-                f"{float(number or 0):g} {step.unit or ''} is outside {limits_text(step)}: add a note; a deviation is opened.",
+                f"{_typed_text(number, entered, step)} is outside {step_limits_text(step, reader_unit)}: "
+                "add a note; a deviation is opened.",
                 {"note": ["Required when out of limits."]},
             )
+        yield_mbq = _yield_mbq(step, number, entered)
         step.status = "SKIPPED" if skip else "DONE"
         step.value, step.note, step.out_of_limits = number, note, out
         step.done_by_id, step.done_by_name = actor.user_id, actor.printed_name
         step.done_at = dt.datetime.now(dt.UTC)
         if correcting:
             step.corrections = (step.corrections or 0) + 1
-        if step.is_yield and number is not None:
-            batch.actual_yield_mbq = number
+        if yield_mbq is not None:
+            batch.actual_yield_mbq = yield_mbq
         db.session.flush()
+        after = step_snapshot(step)
+        if entered is not None:  # what was typed, for the record
+            after["entered"] = entered
         audit.record(
             "BatchEbrStep",
             step.id,
             "CORRECT" if correcting else ("SKIP" if skip else "RECORD"),
             before=before if correcting else None,
-            after=step_snapshot(step),
+            after=after,
             reason=(reason or "").strip() or None,
             actor=actor,
         )
@@ -308,6 +401,70 @@ def record_step(
         db.session.rollback()
         raise
     return step
+
+
+def _in_step_unit(typed: Decimal | None, unit: str | None, step: Any) -> tuple[Decimal | None, str | None]:
+    """The typed value in the step's unit, exactly, and what was typed ('10.5 mCi') when that was
+    another unit (None when it was the step's own). Refused (TOO_PRECISE, 422) when the step's 3
+    decimals cannot hold it: never rounded."""
+    own, unit = activity_unit_of(step), unit or None
+    if typed is None or unit is None or unit == own or (own is None and unit == (step.unit or "")):
+        return typed, None
+    if own is None or unit not in MBQ_PER_UNIT:
+        raise ValidationFailed(
+            f"Step {step.seq} is recorded in {step.unit or 'no unit'}, not {unit}.",
+            {"value_unit": ["Wrong unit."]},
+        )
+    exact = convert_activity(typed, unit, own)
+    kept = exact_decimal(exact, STEP_PLACES)
+    entered = f"{_plain(typed)} {unit}"
+    if kept is None:
+        approx = exact_decimal(exact, STEP_PLACES + 3)
+        shown = f"{approx:f}" if approx is not None else f"{float(exact):.6g}…"
+        # MBq -> mCi divides by 37: no rounding of the MBq gives thousandths of a mCi, mostly
+        roundable = exact_decimal(Fraction(MBQ_PER_UNIT[unit], MBQ_PER_UNIT[own])) is not None
+        hint = "round the value you type" if roundable else f"type it in {own}"
+        raise _too_precise(
+            f"{entered} is {shown} {own}", STEP_PLACES, f"the batch record keeps in {own}", hint, own
+        )
+    if abs(kept) >= VALUE_LIMIT:
+        raise ValidationFailed("value is out of range.", {"value": ["Out of range."]})
+    return kept, entered
+
+
+def _too_precise(what: str, places: int, keeper: str, hint: str, unit: str) -> DomainError:
+    """The refusal of a value a column cannot hold exactly (422, as `parse_activity`'s): never rounded."""
+    return DomainError(
+        "TOO_PRECISE",
+        f"{what}, more decimals than the {places} {keeper}: {hint}.",
+        422,
+        {"fields": {"value": [f"At most {places} decimals of {unit}."]}},
+    )
+
+
+def _typed_text(number: Decimal | None, entered: str | None, step: Any) -> str:
+    """The value as the person typed it, with the step's value when it was converted:
+    '27 mCi (999 MBq)'; '25 mL'."""
+    if entered is None:
+        return f"{_plain(number or Decimal(0))} {step.unit or activity_unit_of(step) or ''}".strip()
+    return f"{entered} ({_plain(number or Decimal(0))} {activity_unit_of(step)})"
+
+
+def _yield_mbq(step: Any, number: Decimal | None, entered: str | None) -> Decimal | None:
+    """A yield step's value as the batch's actual yield in MBq, exactly (a GBq or mCi step converted);
+    one the batch's 0.1 MBq cannot hold is refused, never rounded. A yield step in another unit is
+    taken as MBq (as before units were checked)."""
+    if not step.is_yield or number is None:
+        return None
+    own = activity_unit_of(step)
+    if own is None:
+        return number
+    exact = convert_activity(number, own, "MBq")
+    mbq = exact_decimal(exact, YIELD_PLACES)
+    if mbq is None:
+        what = f"{entered or f'{_plain(number)} {own}'} is {_plain(exact)} MBq"
+        raise _too_precise(what, YIELD_PLACES, "the batch's yield keeps", "round the value you type", "MBq")
+    return mbq
 
 
 def step_snapshot(step: BatchEbrStep) -> dict[str, Any]:
@@ -332,6 +489,29 @@ def limits_text(step: Any) -> str:
     if hi is not None:
         return f"≤ {float(hi):g}{unit}"
     return "no limits"
+
+
+def step_limits_text(step: Any, reader_unit: str | None = None) -> str:
+    """The step's limits for a person: an activity step's in their unit ('13.51–54.05 mCi'); when a
+    limit cannot be shown exactly in it, the limits as set follow ('(as set: 500–2000 MBq)'). Other
+    steps: `limits_text`, in the step's unit."""
+    own = activity_unit_of(step)
+    if own is None or reader_unit is None:
+        return limits_text(step)
+    shown = [
+        None if v is None else _shown(Decimal(str(v)), own, reader_unit)
+        for v in (step.lower_limit, step.upper_limit)
+    ]
+    text = _range(*(None if s is None else s[0] for s in shown))
+    if all(s is None or s[1] for s in shown):
+        return text
+    as_set = _range(
+        *(
+            None if v is None else f"{_plain(Decimal(str(v)), grouped=True)} {own}"
+            for v in (step.lower_limit, step.upper_limit)
+        )
+    )
+    return f"{text} (as set: {as_set})"
 
 
 # --- reading --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from app.core.actor import current_actor
 from app.core.domain import DomainError
 from app.core.extensions import db
 from app.masterdata.models import Product
+from app.masterdata.preferences import current_activity_unit
 
 STEP_FIELDS = ("title", "instruction", "value_label", "unit", "expected_value", "lower_limit", "upper_limit")
 
@@ -94,6 +95,8 @@ class EbrView(BaseView):
                 note=request.form.get("note"),
                 skip=request.form.get("skip") == "1",
                 reason=request.form.get("reason"),
+                value_unit=request.form.get("value_unit") or None,  # an activity typed in the person's unit
+                reader_unit=current_activity_unit(),
             )
             msg = f"Step {step.seq} recorded."
             if step.out_of_limits:
@@ -105,17 +108,21 @@ class EbrView(BaseView):
 
 
 def tab_data(batch_id: int, actor: Any) -> dict[str, Any]:
-    """The journey's Batch record tab: the executed steps and planned vs actual yield."""
+    """The journey's Batch record tab: the executed steps and planned vs actual yield; a step in an
+    activity unit is shown and typed in the signed-in person's unit (MBq or mCi)."""
     from app.batches.models import Batch
 
     batch = db.session.get(Batch, batch_id)
     steps = ebr.batch_steps(batch_id)
+    unit = current_activity_unit()
     return {
         "steps": steps,
         "yield": ebr.planned_vs_actual(batch) if batch is not None else None,
         "may_execute": actor.has_role(*ebr.EXECUTORS),
         "open": batch is not None and batch.status in ebr.EXECUTABLE_STATES,
-        "limits": ebr.limits_text,
+        "limits": lambda step: ebr.step_limits_text(step, unit),
+        "value": lambda value, step: ebr.value_text(value, step, unit),
+        "entry_units": lambda step: ebr.entry_units(step, unit),
     }
 
 

@@ -307,7 +307,14 @@ def _with_half_life(data: Mapping[str, Any], result: BatchQcResult) -> tuple[Map
     if raw in (None, "", []):
         return data, None
     if not isinstance(raw, list) or len(raw) != 2 or not all(isinstance(r, Mapping) for r in raw):
-        raise DomainError("VALIDATION_ERROR", "Give exactly two readings, each with a time and MBq.", 422)
+        # words without a unit: the page's readings are typed in the analyst's unit (MBq or mCi), the
+        # API's in MBq (its field says so)
+        raise DomainError(
+            "VALIDATION_ERROR",
+            "Give exactly two readings, each with a time and an activity.",
+            422,
+            {"fields": {"readings": ['Two readings: {"at": a time, "mbq": the activity in MBq}.']}},
+        )
     from app.core.web import parse_local, site_tz
     from app.qc.domain import half_life as hl
 

@@ -17,6 +17,8 @@ Exact = int | float | Decimal | Fraction
 MBQ_PER_MCI = 37
 GBQ_ABOVE_MBQ = 10_000  # above this a MBq activity is shown in GBq
 UNITS = ("MBq", "mCi")
+# Units a recorded activity may be kept in (e.g. an eBR step's unit), as MBq per unit: exact integers.
+MBQ_PER_UNIT = {"MBq": 1, "GBq": 1000, "mCi": MBQ_PER_MCI}
 
 
 def _exact(value: Exact, what: str = "activity") -> Fraction:
@@ -38,6 +40,20 @@ def mbq_to_mci(mbq: Exact) -> Fraction:
 def mci_to_mbq(mci: Exact) -> Fraction:
     """x mCi = 37 · x MBq, exactly."""
     return _exact(mci) * MBQ_PER_MCI
+
+
+def convert_activity(value: Exact, from_unit: str, to_unit: str) -> Fraction:
+    """`value` in `from_unit` as `to_unit`, exactly (both in MBQ_PER_UNIT): 10.5 mCi -> 0.3885 GBq."""
+    return _exact(value) * MBQ_PER_UNIT[from_unit] / MBQ_PER_UNIT[to_unit]
+
+
+def exact_decimal(value: Fraction, max_places: int = 6) -> Decimal | None:
+    """`value` as a decimal number when one with at most `max_places` decimals holds it exactly
+    (0.3885 -> Decimal('0.3885')), else None (1000/37 = 27.027027... has no end)."""
+    scaled = value * 10**max_places
+    if scaled.denominator != 1:
+        return None
+    return Decimal(f"{Decimal(scaled.numerator).scaleb(-max_places).normalize():f}")  # 10, not 1E+1
 
 
 def _fixed(value: Fraction, places: int) -> str:

@@ -118,19 +118,45 @@
     if ($) { $(parts.modal).modal("show"); }
   }
 
+  /* The inputs an answer's details.fields name ({"actual_yield_mbq": [...]} is the dialog's
+     field_actual_yield_mbq; "note" the note). */
+  function fieldInputs(form, fields) {
+    var found = [];
+    Object.keys(fields || {}).forEach(function (name) {
+      var input = form.querySelector("#rp-field-" + CSS.escape(name)) ||
+        form.querySelector("[name='" + CSS.escape(name) + "']");
+      if (input && input.type !== "hidden") { found.push(input); }
+    });
+    return found;
+  }
+
+  /* An old answer never stays on screen: cleared when the dialog is submitted again and as soon as
+     a field is edited (typing, a tick), with the fields it marked. */
   function hideError(form) {
     var box = form.querySelector(".rp-action-error");
     box.classList.add("hidden");
     box.textContent = "";
+    Array.prototype.forEach.call(form.querySelectorAll("[aria-invalid=true]"), function (input) {
+      input.removeAttribute("aria-invalid");
+      var group = input.closest(".form-group");
+      if (group) { group.classList.remove("has-error"); }
+    });
   }
 
-  function showError(form, message, ref) {
+  function showError(form, message, ref, fields) {
     var box = form.querySelector(".rp-action-error");
+    if (!box.id) { box.id = "rp-action-error"; }
     box.textContent = message || FALLBACK;
     if (ref) { box.appendChild(el("small", "rp-action-ref", "Reference " + ref)); }
     box.classList.remove("hidden");
-    box.focus && box.setAttribute("tabindex", "-1");
-    box.focus && box.focus();
+    fieldInputs(form, fields).forEach(function (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-errormessage", box.id);
+      var group = input.closest(".form-group");
+      if (group) { group.classList.add("has-error"); }
+    });
+    box.setAttribute("tabindex", "-1");
+    box.focus();
   }
 
   function clientCheck(form) {
@@ -180,7 +206,8 @@
         if (response.ok && body.redirect) { window.location.assign(body.redirect); return; }
         submit.disabled = false;
         submit.removeAttribute("aria-busy");
-        showError(form, body && body.userMessage, body && body.traceId);
+        showError(form, body && body.userMessage, body && body.traceId,
+          body && body.details && body.details.fields);
       });
     }).catch(function () {
       submit.disabled = false;
@@ -189,10 +216,12 @@
     });
   });
 
-  document.addEventListener("change", function (event) {
+  function editedInDialog(event) {
     var form = event.target.closest && event.target.closest(".rp-action-form");
-    if (form) { hideError(form); }
-  });
+    if (form && !form.querySelector(".rp-action-error").classList.contains("hidden")) { hideError(form); }
+  }
+  document.addEventListener("input", editedInDialog);
+  document.addEventListener("change", editedInDialog);
 
   if ($) {
     $(document).on("shown.bs.modal", "#rp-action-dialog", function () {
