@@ -74,6 +74,13 @@ def _visible_bound(viewer: Viewer) -> ColumnElement[bool] | None:
     )
 
 
+def _own(query: Any, column: Any, viewer: Viewer) -> Any:
+    """`query` limited to the hospital's own rows for a hospital viewer (`viewer_customer` bound)."""
+    if not viewer.restricted:
+        return query
+    return query.where(column == bindparam("viewer_customer", viewer.customer_id, type_=Integer()))
+
+
 def _visible(viewer: Viewer) -> ColumnElement[bool] | None:
     if not viewer.restricted:
         return None
@@ -360,16 +367,12 @@ def order_links(batch_ids: list[int], viewer: Viewer) -> dict[int, dict[str, Any
             .join(DeliveryWindow, DeliveryWindow.id == Order.window_id)
             .where(any_of(BatchOrder.batch_id, [], name="ids"), Order.status.not_in(_CLOSED_ORDERS))
         )
-        if viewer.restricted:
-            query = query.where(
-                Order.customer_id == bindparam("customer", viewer.customer_id, type_=Integer())
-            )
-        return query
+        return _own(query, Order.customer_id, viewer)
 
     rows = fetch(
         ("batches.order_links", viewer.restricted),
         links,
-        {"ids": list(batch_ids), "customer": viewer.customer_id},
+        {"ids": list(batch_ids), "viewer_customer": viewer.customer_id},
     )
     tz = ZoneInfo(current_app.config["SITE_TIMEZONE"])
     out: dict[int, dict[str, Any]] = {}
@@ -414,11 +417,7 @@ def batch_orders(batch_id: int, viewer: Viewer) -> list[dict[str, Any]]:
             .where(BatchOrder.batch_id == bindparam("batch_id", batch_id, type_=Integer()))
             .order_by(DeliveryWindow.start_at, Order.id)
         )
-        if viewer.restricted:
-            query = query.where(
-                Order.customer_id == bindparam("viewer_customer", viewer.customer_id, type_=Integer())
-            )
-        return query
+        return _own(query, Order.customer_id, viewer)
 
     # The ids first, in order, on the lean path: most batches on a journey have none, and those that
     # have some load them with what an order item shows (window, slot, customer, product).
@@ -557,11 +556,8 @@ def _customers(batch_id: int, viewer: Viewer) -> list[dict[str, Any]]:
             .where(batch_customer.c.batch_id == bindparam("batch_id", batch_id, type_=Integer()))
             .order_by(Customer.code)
         )
-        if viewer.restricted:  # a hospital sees itself, not the other hospitals served by the batch
-            query = query.where(
-                Customer.id == bindparam("viewer_customer", viewer.customer_id, type_=Integer())
-            )
-        return query
+        # A hospital sees itself, not the other hospitals served by the batch.
+        return _own(query, Customer.id, viewer)
 
     rows = fetch(
         ("batches.customers", viewer.restricted),
