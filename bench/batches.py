@@ -376,21 +376,25 @@ def transitions_raw(raw_url: str, ids: list[int]) -> float:
         t = time.perf_counter()
         for batch_id in ids:
             with conn.transaction():
-                version = conn.execute(
-                    "SELECT version FROM batch WHERE id = %s FOR UPDATE", (batch_id,)
-                ).fetchone()[0]
-                conn.execute(
-                    "INSERT INTO batch_event (batch_id, event_type, title, from_status, to_status, batch_version,"
-                    " actor_name, actor_role) VALUES (%s, 'STATUS_CHANGE', 'Production Completed', 'IN_PRODUCTION',"
-                    " 'PRODUCTION_COMPLETE', %s, 'Lina Saleh', 'Production')",
-                    (batch_id, version),
-                )
-                conn.execute(
-                    "UPDATE batch SET status = 'PRODUCTION_COMPLETE', version = version + 1, updated_at = now() "
-                    "WHERE id = %s",
-                    (batch_id,),
-                )
+                _raw_move(conn, batch_id, "IN_PRODUCTION", "PRODUCTION_COMPLETE", "Production Completed")
         return len(ids) / (time.perf_counter() - t)
+
+
+def _raw_move(conn, batch_id: int, source: str, dest: str, title: str, row_json: bool = False) -> tuple:
+    """Lock the batch, insert its event, move it: (version before, event id, event row as JSON when
+    asked: the audited twin seals it)."""
+    version = conn.execute("SELECT version FROM batch WHERE id = %s FOR UPDATE", (batch_id,)).fetchone()[0]
+    event_id, event_json = conn.execute(
+        "INSERT INTO batch_event (batch_id, event_type, title, from_status, to_status, batch_version,"
+        " actor_name, actor_role) VALUES (%s, 'STATUS_CHANGE', %s, %s, %s, %s, 'Lina Saleh', 'Production')"
+        + (" RETURNING id, row_to_json(batch_event)::text" if row_json else " RETURNING id, NULL"),
+        (batch_id, title, source, dest, version),
+    ).fetchone()
+    conn.execute(
+        "UPDATE batch SET status = %s, version = version + 1, updated_at = now() WHERE id = %s",
+        (dest, batch_id),
+    )
+    return version, event_id, event_json
 
 
 def transitions_raw_audited(app, raw_url: str, ids: list[int]) -> float:
@@ -419,20 +423,8 @@ def transitions_raw_audited(app, raw_url: str, ids: list[int]) -> float:
         t = time.perf_counter()
         for batch_id in ids:
             with conn.transaction():
-                version = conn.execute(
-                    "SELECT version FROM batch WHERE id = %s FOR UPDATE", (batch_id,)
-                ).fetchone()[0]
-                event_id, event_json = conn.execute(
-                    "INSERT INTO batch_event (batch_id, event_type, title, from_status, to_status, batch_version,"
-                    " actor_name, actor_role) VALUES (%s, 'STATUS_CHANGE', 'Production Started', 'SCHEDULED',"
-                    " 'IN_PRODUCTION', %s, 'Lina Saleh', 'Production')"
-                    " RETURNING id, row_to_json(batch_event)::text",
-                    (batch_id, version),
-                ).fetchone()
-                conn.execute(
-                    "UPDATE batch SET status = 'IN_PRODUCTION', status_rank = status_rank + 1,"
-                    " actual_start_at = now(), version = version + 1, updated_at = now() WHERE id = %s",
-                    (batch_id,),
+                version, event_id, event_json = _raw_move(
+                    conn, batch_id, "SCHEDULED", "IN_PRODUCTION", "Production Started", row_json=True
                 )
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (chain.LOCK_KEY,))
                 head_id, head_hash = conn.execute(
