@@ -7,6 +7,11 @@ it (`row_to_json`, restricted to the columns it had then); the entry's HMAC prot
 Verification re-reads every covered row: an edited row, a deleted row and a row inserted outside the
 application are reported. Rows that existed before the HMAC chain started are covered together by
 the chain's first HMAC entry ("CHAIN_UPGRADED": per table, highest id, count and one digest).
+
+Rows the ORM inserts are sealed by the after_flush hook below (it reads them back). A service that
+writes a covered row with its own statement (a batch move's event, app.batches.service) has that
+statement return `row_to_json` of the row and passes it to `audit.record(sealed=...)`: the same text
+the hook would read, sealed in the same INSERT as the service's own audit row.
 """
 
 from __future__ import annotations
@@ -86,9 +91,12 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     from app.audit import service
 
     conn = session.connection()
-    for table, ids in sorted(new.items()):
-        for row in _rows(conn, table, sorted(ids)):
-            service.append_entry(session, seal_values(table, row.id, row.j))
+    seals = [
+        seal_values(table, row.id, row.j)
+        for table, ids in sorted(new.items())
+        for row in _rows(conn, table, sorted(ids))
+    ]
+    service.append_entries(session, seals)  # one INSERT for all of the flush's seals
 
 
 def install() -> None:

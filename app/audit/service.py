@@ -2,7 +2,8 @@
 
 `record()` adds one row to the caller's transaction (never commits): the audit row and the change it
 describes commit or roll back together. The chain (ids, links, HMAC) is computed here under the
-chain lock (app.audit.chain); covered GMP rows are sealed by a flush hook (app.audit.coverage).
+chain lock (app.audit.chain); covered GMP rows are sealed by a flush hook, or by the service that
+wrote them (`record(sealed=...)`; app.audit.coverage). The rows of one call go in one INSERT.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import enum
+import functools
 import hmac
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 
 from app.audit import anchors, chain, coverage
 from app.audit.models import AuditLog, AuditVerification
@@ -69,8 +72,13 @@ def record(
     actor: Actor | None = None,
     signature_id: int | None = None,
     trace_id: str | None = None,
+    sealed: Sequence[tuple[str, int, str]] = (),
 ) -> int:
-    """Append one audit row inside the current transaction and return its id."""
+    """Append one audit row inside the current transaction and return its id.
+
+    `sealed`: covered GMP rows the caller wrote itself, outside the ORM's flush, as (table, id,
+    row_to_json text read in the statement that wrote them); their SEALED entries go before this
+    row, in the same INSERT (app.audit.coverage)."""
     actor = actor or current_actor()
     values = {
         "entity_type": entity_type,
@@ -89,14 +97,23 @@ def record(
     session = db.session()
     if session.autoflush and not session._flushing:  # pending ORM rows first (e.g. a signature)
         session.flush()
-    return append_entry(session, values)
+    seals = [coverage.seal_values(table, row_id, row_json) for table, row_id, row_json in sealed]
+    return append_entries(session, [*seals, values])[-1]
 
 
 def append_entry(session: Any, values: dict[str, Any]) -> int:
-    """Chain and insert one row: id and link assigned under the chain lock, HMAC computed here.
+    """Chain and insert one row (see `append_entries`)."""
+    return append_entries(session, [values])[0]
+
+
+def append_entries(session: Any, entries: list[dict[str, Any]]) -> list[int]:
+    """Chain and insert rows, in one statement: ids and links assigned under the chain lock (each
+    row extends the one before it), HMACs computed here.
 
     The first HMAC entry of a database is CHAIN_UPGRADED: it closes the legacy database-hash part
     and covers the append-only GMP rows written before (see app.audit.coverage)."""
+    if not entries:
+        return []
     key = chain.hmac_key()
     entry_id, prev_hash, hmac_head = chain.next_link(session)
     if not hmac_head:
@@ -106,9 +123,9 @@ def append_entry(session: Any, values: dict[str, Any]) -> int:
             "action": coverage.UPGRADED,
             "after": {"tables": coverage.baseline(session.connection()), "legacy_head_id": entry_id - 1},
         }
-        _insert(session, key, _defaults(upgrade), entry_id, prev_hash)
+        _insert(session, key, [_defaults(upgrade)], entry_id, prev_hash)
         entry_id, prev_hash, _ = chain.next_link(session)
-    return _insert(session, key, _defaults(values), entry_id, prev_hash)
+    return _insert(session, key, [_defaults(v) for v in entries], entry_id, prev_hash)
 
 
 def _defaults(values: dict[str, Any]) -> dict[str, Any]:
@@ -128,19 +145,50 @@ def _defaults(values: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _insert(session: Any, key: bytes, values: dict[str, Any], entry_id: int, prev_hash: str | None) -> int:
-    # app.core.clock: the real time, or the story's time while the demo seed tells a past day
-    row = {**values, "id": entry_id, "occurred_at": clock.now(), "prev_hash": prev_hash}
-    row["hash"] = chain.row_hmac(key, row)
-    row["hash_alg"] = chain.HMAC_ALG
-    session.connection().execute(_INSERT, row)
-    chain.advance(session, entry_id, row["hash"])
-    return entry_id
+def _insert(
+    session: Any, key: bytes, entries: list[dict[str, Any]], entry_id: int, prev_hash: str | None
+) -> list[int]:
+    rows = []
+    for values in entries:
+        # app.core.clock: the real time, or the story's time while the demo seed tells a past day
+        row = {**values, "id": entry_id, "occurred_at": clock.now(), "prev_hash": prev_hash}
+        row["hash"] = chain.row_hmac(key, row)
+        row["hash_alg"] = chain.HMAC_ALG
+        rows.append(row)
+        entry_id, prev_hash = entry_id + 1, row["hash"]
+    # One statement for up to _MANY rows: the chain trigger checks each row against the rows before it
+    # (those of the same statement included).
+    conn = session.connection()
+    for start in range(0, len(rows), _MANY):
+        chunk = rows[start : start + _MANY]
+        if len(chunk) == 1:
+            conn.execute(_INSERT, chunk[0])
+        else:
+            conn.execute(_insert_many(len(chunk)), _many_params(chunk))
+    chain.advance(session, rows[-1]["id"], rows[-1]["hash"])
+    return [row["id"] for row in rows]
 
 
 # One Core statement compiled once: the ORM-enabled insert().values(...) was rebuilt and re-keyed
 # for every row, which cost more than the database's own work for the row.
 _INSERT = insert(AuditLog.__table__)
+_COLUMNS = (*chain.FIELDS, "hash", "hash_alg")
+_MANY = 50  # rows per multi-row INSERT (a statement per row count is kept; 17 parameters a row)
+
+
+@functools.cache
+def _insert_many(count: int) -> Any:
+    """INSERT of `count` rows in one VALUES list (parameters named column_0, column_1 ...); text,
+    because SQLAlchemy compiles a multi-row insert().values([...]) again on every execution."""
+    table = AuditLog.__table__
+    rows = ", ".join("(" + ", ".join(f":{c}_{i}" for c in _COLUMNS) + ")" for i in range(count))
+    return text(f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES {rows}").bindparams(
+        *(bindparam(f"{c}_{i}", type_=table.c[c].type) for i in range(count) for c in _COLUMNS)
+    )
+
+
+def _many_params(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {f"{c}_{i}": row[c] for i, row in enumerate(rows) for c in _COLUMNS}
 
 
 # Verification reads the trail once, in id order, streaming, and recomputes every hash here: the HMAC

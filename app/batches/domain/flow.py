@@ -19,7 +19,6 @@ prior state), the note (NOTE_REQUIRED), then the e-signature (SIGNATURE_REQUIRED
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -401,18 +400,17 @@ def _build_machine() -> Machine:
 
 
 MACHINE = _build_machine()
-_MACHINE_LOCK = threading.Lock()  # add_model/remove_model mutate the shared machine's model list
 
 
 def fire(ctx: TransitionContext, row: Transition) -> str:
-    """Move a snapshot through the shared machine; returns the new status (no I/O happens here)."""
+    """Move a snapshot through the shared machine; returns the new status (no I/O happens here).
+
+    The event is fired on the snapshot directly, without registering it as a model of the machine:
+    add_model / remove_model per move bound a trigger method per event and put the model in every
+    state, which cost more (about 0.12 ms) than the move; the machine itself is never changed, so
+    concurrent moves need no lock."""
     subject = _Subject(ctx.batch.status)
-    with _MACHINE_LOCK:
-        MACHINE.add_model(subject, initial=ctx.batch.status)
-        try:
-            moved = getattr(subject, row.trigger)(ctx=ctx)
-        finally:
-            MACHINE.remove_model(subject)
+    moved = MACHINE.events[row.trigger].trigger(subject, ctx=ctx)
     if not moved or subject.status != row.dest:
         raise DomainError(
             "TRANSITION_NOT_ALLOWED",
