@@ -324,3 +324,18 @@ def test_openapi_documents_every_resource_and_the_reason_field(api):
 def test_lists_are_ordered_by_code(api):
     codes = [p["code"] for p in api("planner").get("/api/v1/products/").get_json()["result"]]
     assert codes == sorted(codes)
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "(page:2000000000,page_size:20)",
+        "(filters:!((col:half_life_s,opr:eq,value:1e20)))",
+        "(filters:!((col:id,opr:eq,value:99999999999999999999)))",
+    ],
+)
+def test_a_page_or_filter_beyond_the_databases_integers_is_400_not_500(api, q):
+    """Found by the API fuzz test: an offset or a filter value PostgreSQL cannot hold."""
+    r = api("admin").get("/api/v1/nuclides/", query_string={"q": q})
+    assert r.status_code in (400, 422), r.get_json()
+    assert r.get_json()["code"] in ("BAD_REQUEST", "VALIDATION_ERROR") and r.get_json()["traceId"]

@@ -65,6 +65,20 @@ def test_unknown_user_costs_a_password_hash_too(app, db_session):
     assert unknown > 0.4 * known, (unknown, known)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "qp", "password": DEMO_PASSWORD},  # no provider: FAB answered 500
+        {"username": "qp", "password": DEMO_PASSWORD, "provider": 7},
+        {"username": "\U0009148cA", "password": "F\u00ec", "refresh": False},  # what the fuzz test sent
+    ],
+)
+def test_api_login_without_a_provider_is_400_in_our_shape(app, db_session, body):
+    r = app.test_client().post("/api/v1/security/login", json=body)
+    assert r.status_code == 400, r.get_json()
+    assert r.get_json()["code"] == "BAD_REQUEST" and r.get_json()["traceId"]
+
+
 def test_successful_login_still_works(app, db_session):
     r = _api_login(app.test_client(), "qp", DEMO_PASSWORD)
     assert r.status_code == 200
