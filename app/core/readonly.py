@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 WROTE = "rp_wrote"
+AUTOCOMMIT = "rp_autocommit"
 CONNECTION = "rp_connection"
 
 
@@ -75,6 +76,7 @@ def reads_only(db: Any) -> None:
     if session.in_transaction() or not isinstance(session.get_bind(), Engine):
         return  # already begun, or bound to a caller's connection (the tests' rolled-back one)
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[AUTOCOMMIT] = True  # nothing to commit at the end: the session just closes
 
 
 def init_readonly_commit(app: Flask, db: Any) -> None:
@@ -85,6 +87,8 @@ def init_readonly_commit(app: Flask, db: Any) -> None:
         if response.status_code >= 400:
             return response  # refused or failed: rolled back when the session closes, as before
         session = db.session()
+        if session.info.get(AUTOCOMMIT):
+            return response
         if only_read(session):
             try:
                 session.commit()
