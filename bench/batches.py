@@ -536,7 +536,7 @@ def main() -> None:
         goal = ratio_goals[key]
         verdict = f"<= {goal:.0f}x raw: {'met' if a_med <= goal * r_med else 'MISSED'}"
         print(
-            f"{key:8} {a_med:9.1f}ms {a_p95:7.1f}ms {r_med:9.1f}ms {r_p95:7.1f}ms {a_med / r_med:5.1f}x {len(sql[key]):4}  {verdict}"
+            f"{key:8} {a_med:9.2f}ms {a_p95:7.2f}ms {r_med:9.2f}ms {r_p95:7.2f}ms {a_med / r_med:5.2f}x {len(sql[key]):4}  {verdict}"
         )
     f_med, f_p95 = stats(auth)
     floor_sql = len(captured_sql(app, client, "/api/v1/bench-floor/", headers, keep_security=True))
