@@ -28,11 +28,18 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import text
 
+from app.core import sql
+
 HMAC_ALG = "hmac-sha256"
 LOCK_KEY = "audit_log_chain"
 _SESSION_HEAD = "audit_chain_head"  # session.info: (transaction, head id, head hash) while locked
+_SESSION_LOCKED = "audit_chain_locked"  # session.info: the transaction whose statement took the lock
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
+# The chain's lock as an expression: a writer may take it at the end of its own statement (a batch
+# move's RETURNING: app.batches.service) and then call `locked_by_statement`, saving the lock's round
+# trip; the head is still read by a statement of its own after it.
+LOCK_EXPR = "pg_advisory_xact_lock(hashtext(:chain_lock_key))"
+_LOCK = text(f"SELECT {LOCK_EXPR}")
 _HEAD = text("SELECT id, hash, hash_alg FROM audit_log ORDER BY id DESC LIMIT 1")
 
 # Columns the HMAC covers, in this order (prev_hash links the row to its predecessor).
@@ -144,20 +151,35 @@ LEGACY_CANONICAL_SQL = """
 """
 
 
-def next_link(session: Any) -> tuple[int, str | None, bool]:
-    """Lock the chain for this transaction (once); return (next id, previous hash, head is HMAC)."""
-    conn = session.connection()
+def next_link(session: Any, conn: Any = None) -> tuple[int, str | None, bool]:
+    """Lock the chain for this transaction (once); return (next id, previous hash, head is HMAC).
+    `conn`: the session's connection, when the caller has it already."""
+    conn = conn if conn is not None else session.connection()
     transaction = conn.get_transaction()
     held = session.info.get(_SESSION_HEAD)
     if held is None or held[0] is not transaction:
-        conn.execute(_LOCK, {"k": LOCK_KEY})
+        # Through the lean executor (app.core.sql): every audited act sends them, and SQLAlchemy's
+        # per-statement Python cost more than the statements. No lock statement when the caller's
+        # own statement took the lock in this transaction (a batch move: `locked_by_statement`).
+        if session.info.get(_SESSION_LOCKED) is not transaction:
+            sql.execute("audit.chain_lock", lambda: _LOCK, {"chain_lock_key": LOCK_KEY}, connection=conn)
         # A separate statement after the lock: its snapshot includes every row committed before
         # the lock was granted (READ COMMITTED), so the head is really the head.
-        head = conn.execute(_HEAD).first()
+        rows = sql.execute("audit.chain_head", lambda: _HEAD, {}, connection=conn)
+        head = rows[0] if rows else None
         hmac_head = head is not None and head.hash_alg == HMAC_ALG
         held = (transaction, head.id if head else 0, head.hash if head else None, hmac_head)
         session.info[_SESSION_HEAD] = held
     return held[1] + 1, held[2], held[3]
+
+
+def locked_by_statement(session: Any, conn: Any = None) -> None:
+    """The caller's last statement took the chain's lock (`LOCK_EXPR` with `chain_lock_key` =
+    LOCK_KEY, evaluated: e.g. in RETURNING of a row it wrote): `next_link` reads the head without
+    locking again. The lock lasts until the transaction ends, or until a rollback to a savepoint
+    taken before it (then it is forgotten here too)."""
+    conn = conn if conn is not None else session.connection()
+    session.info[_SESSION_LOCKED] = conn.get_transaction()
 
 
 def advance(session: Any, entry_id: int, entry_hash: str) -> None:
@@ -167,6 +189,7 @@ def advance(session: Any, entry_id: int, entry_hash: str) -> None:
 
 def forget(session: Any) -> None:
     session.info.pop(_SESSION_HEAD, None)
+    session.info.pop(_SESSION_LOCKED, None)
 
 
 def _forget_on_rollback(session: Any, previous_transaction: Any) -> None:

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, select, text
 
 from app.audit import anchors, chain, coverage
 from app.audit.models import AuditLog, AuditVerification
-from app.core import clock
+from app.core import clock, sql
 from app.core.actor import SYSTEM, Actor, current_actor
 from app.core.extensions import db
 from app.core.tracing import client_ip, current_trace_id
@@ -115,17 +115,18 @@ def append_entries(session: Any, entries: list[dict[str, Any]]) -> list[int]:
     if not entries:
         return []
     key = chain.hmac_key()
-    entry_id, prev_hash, hmac_head = chain.next_link(session)
+    conn = session.connection()
+    entry_id, prev_hash, hmac_head = chain.next_link(session, conn)
     if not hmac_head:
         upgrade = {
             "entity_type": "AuditTrail",
             "entity_id": None,
             "action": coverage.UPGRADED,
-            "after": {"tables": coverage.baseline(session.connection()), "legacy_head_id": entry_id - 1},
+            "after": {"tables": coverage.baseline(conn), "legacy_head_id": entry_id - 1},
         }
-        _insert(session, key, [_defaults(upgrade)], entry_id, prev_hash)
-        entry_id, prev_hash, _ = chain.next_link(session)
-    return _insert(session, key, [_defaults(v) for v in entries], entry_id, prev_hash)
+        _insert(session, conn, key, [_defaults(upgrade)], entry_id, prev_hash)
+        entry_id, prev_hash, _ = chain.next_link(session, conn)
+    return _insert(session, conn, key, [_defaults(v) for v in entries], entry_id, prev_hash)
 
 
 def _defaults(values: dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +147,7 @@ def _defaults(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _insert(
-    session: Any, key: bytes, entries: list[dict[str, Any]], entry_id: int, prev_hash: str | None
+    session: Any, conn: Any, key: bytes, entries: list[dict[str, Any]], entry_id: int, prev_hash: str | None
 ) -> list[int]:
     rows = []
     for values in entries:
@@ -157,21 +158,21 @@ def _insert(
         rows.append(row)
         entry_id, prev_hash = entry_id + 1, row["hash"]
     # One statement for up to _MANY rows: the chain trigger checks each row against the rows before it
-    # (those of the same statement included).
-    conn = session.connection()
+    # (those of the same statement included). Sent through the lean executor (app.core.sql): the
+    # statement is compiled once per row count and its JSONB values are bound as SQLAlchemy binds them.
     for start in range(0, len(rows), _MANY):
         chunk = rows[start : start + _MANY]
-        if len(chunk) == 1:
-            conn.execute(_INSERT, chunk[0])
-        else:
-            conn.execute(_insert_many(len(chunk)), _many_params(chunk))
+        count = len(chunk)
+        sql.execute(
+            ("audit.insert", count),
+            functools.partial(_insert_many, count),
+            _many_params(chunk),
+            connection=conn,
+        )
     chain.advance(session, rows[-1]["id"], rows[-1]["hash"])
     return [row["id"] for row in rows]
 
 
-# One Core statement compiled once: the ORM-enabled insert().values(...) was rebuilt and re-keyed
-# for every row, which cost more than the database's own work for the row.
-_INSERT = insert(AuditLog.__table__)
 _COLUMNS = (*chain.FIELDS, "hash", "hash_alg")
 _MANY = 50  # rows per multi-row INSERT (a statement per row count is kept; 17 parameters a row)
 

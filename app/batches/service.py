@@ -25,13 +25,14 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from flask import current_app
-from sqlalchemy import TextClause, bindparam, exists, select, text, update
+from sqlalchemy import Select, TextClause, bindparam, exists, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
+from app.audit import chain as audit_chain
 from app.audit import service as audit
 from app.batches import hooks as qc_hooks
 from app.batches import inputs
@@ -41,7 +42,7 @@ from app.batches.domain import flow as batch_flow
 from app.batches.domain.states import STATES, label
 from app.batches.models import EVENT_TYPES, Batch, BatchEvent, BatchNumberCounter, Deviation, batch_customer
 from app.batches.notify import notify_after_move
-from app.core import clock
+from app.core import clock, sql
 from app.core.actor import SYSTEM, Actor
 from app.core.domain import DomainError, NotFound, ValidationFailed
 from app.core.extensions import db
@@ -205,24 +206,56 @@ def transition_batch(
     return batch
 
 
-# Built once: building the select on every call cost about 0.05 ms of Python per lock.
-_LOCK = {
-    nowait: select(Batch)
-    .where(Batch.id == bindparam("batch_id"))
-    .with_for_update(nowait=nowait)
-    .execution_options(populate_existing=True)
-    for nowait in (False, True)
-}
+# The lock is one of the four statements of every move (issue 16): it runs through the lean executor
+# (app.core.sql, compiled once) and the row becomes the session's Batch as if an ORM query had loaded
+# it with populate_existing (the ORM query's own Python cost more than the locked read itself).
+_BATCH = Batch.__table__
+_BATCH_ATTRS = tuple(Batch.__mapper__.get_property_by_column(c).key for c in _BATCH.c)
+
+
+@functools.cache
+def _batch_relationships() -> tuple[str, ...]:
+    return tuple(r.key for r in Batch.__mapper__.relationships)  # after the mappers are configured
+
+
+def _lock_select(nowait: bool) -> Select:
+    return select(*_BATCH.c).where(_BATCH.c.id == bindparam("batch_id")).with_for_update(nowait=nowait)
 
 
 def lock_batch(batch_id: int, *, nowait: bool = False) -> Batch:
     """The batch row, locked until commit (cross-process races need the database).
 
     `nowait`: fail at once (LockNotAvailable) instead of queueing behind a move in flight.
+    The session's Batch (the one it already holds, or a new one) carries the row as locked.
     """
-    batch = db.session.execute(_LOCK[nowait], {"batch_id": batch_id}).scalar_one_or_none()
-    if batch is None:
+    session = db.session()
+    if session.autoflush:  # as a query would: changes made before the lock are written first
+        session.flush()
+    rows = sql.execute(
+        ("batch.lock", nowait), functools.partial(_lock_select, nowait), {"batch_id": batch_id}
+    )
+    if not rows:
         raise NotFound("batch")
+    return _as_loaded(session, rows[0])
+
+
+def _as_loaded(session: Any, row: Any) -> Batch:
+    """The session's Batch for this row: refreshed from it (populate_existing), or made persistent as
+    if loaded (no SQL; relationships load lazily on first use, as after a query)."""
+    values = dict(zip(_BATCH_ATTRS, row, strict=True))
+    key = Batch.__mapper__.identity_key_from_primary_key((values["id"],))
+    batch = session.identity_map.get(key)
+    if batch is not None:
+        for attr, value in values.items():
+            set_committed_value(batch, attr, value)
+        loaded = [r for r in _batch_relationships() if r in instance_dict(batch)]
+        if loaded:  # populate_existing resets them too: they load again on next use
+            session.expire(batch, loaded)
+        return batch
+    batch = Batch()
+    instance_dict(batch).update(values)
+    make_transient_to_detached(batch)  # every column committed, as loaded
+    session.add(batch)
     return batch
 
 
@@ -346,6 +379,9 @@ def _status_changes(
 # (`row_to_json`, the text the audit seal hashes; app.audit.coverage). The derived columns are always
 # set (only this module writes them, and each change bumps the version); a stamp or the yield only
 # when the move sets it. No event is written when the batch row was not updated.
+# The statement also takes the audit chain's lock once the event is written (the transition's audit
+# rows come next; app.audit.chain.locked_by_statement): the lock's own round trip is saved, and the
+# chain's head is still read by a statement of its own after it.
 _DERIVED = tuple(f.name for f in dataclasses.fields(batch_fields.Derived))  # the columns of that name
 
 
@@ -367,7 +403,7 @@ def _move_sql(extras: tuple[str, ...]) -> TextClause:
                coalesce(CAST(:occurred_at AS timestamptz), pg_catalog.clock_timestamp()), :note,
                CAST(:meta AS jsonb), :trace_id, CAST(:is_override AS boolean), CAST(:signature_id AS bigint)
           FROM moved
-        RETURNING e.id, e.occurred_at, pg_catalog.row_to_json(e)::text AS j
+        RETURNING e.id, e.occurred_at, pg_catalog.row_to_json(e)::text AS j, {audit_chain.LOCK_EXPR} AS chain
         """
     ).bindparams(bindparam("meta", type_=JSONB))
 
@@ -401,10 +437,14 @@ def _write_move(
         "trace_id": event.trace_id,
         "is_override": event.is_override,
         "signature_id": event.signature_id,
+        "chain_lock_key": audit_chain.LOCK_KEY,
     }
-    written = session.connection().execute(_move_sql(extras), params).first()
-    if written is None:  # the row was moved by someone else since it was read
+    conn = session.connection()
+    rows = sql.execute(("batch.move", extras), functools.partial(_move_sql, extras), params, connection=conn)
+    if not rows:  # the row was moved by someone else since it was read
         raise _conflict(None)
+    audit_chain.locked_by_statement(session, conn)
+    written = rows[0]
     for column, value in (*changes.items(), ("version", batch.version + 1), ("updated_at", now)):
         set_committed_value(batch, column, value)
     event.id, event.occurred_at = written.id, written.occurred_at

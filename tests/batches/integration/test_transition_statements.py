@@ -16,12 +16,14 @@ from app.core.extensions import db
 from tests.batch_factories import actor, batch_in, qp_signature
 
 # Per move (BEGIN and COMMIT are not statements here): the batch row locked NOWAIT, the move (batch
-# update and event insert in one statement, the event's row_to_json coming back for its seal), the
-# audit chain's lock, its head, and one INSERT of the event's seal and the transition's audit row.
+# update and event insert in one statement, the event's row_to_json coming back for its seal, the
+# audit chain's lock taken at its end), the chain's head, and one INSERT of the event's seal and the
+# transition's audit row.
 # Before this budget: 9 (a product read for the expiry check of a move that can't expire, the
-# update and the insert apart, the event read back for its seal, the two audit rows apart).
-BUDGET = 5
-# Of those, under the chain's lock: the lock, the head and the audit rows.
+# update and the insert apart, the event read back for its seal, the two audit rows apart), then 5
+# (the chain's lock as a statement of its own).
+BUDGET = 4
+# Of those, under the chain's lock: the end of the move's statement, the head and the audit rows.
 BUDGET_UNDER_CHAIN_LOCK = 3
 
 
@@ -54,9 +56,14 @@ def test_one_plain_transition_costs_a_fixed_number_of_sql_statements(app, commit
     assert not any("FROM product" in s for s in seen), listing  # no shelf life needed for this move
     locked = next(i for i, s in enumerate(seen) if "pg_advisory_xact_lock" in s)
     assert len(seen) - locked <= BUDGET_UNDER_CHAIN_LOCK, listing
-    # The audit rows are the transaction's last write; the move itself was written before the lock.
+    # The audit rows are the transaction's last write. The move's statement takes the chain's lock
+    # only in its RETURNING (after the batch row and the event are written), and the head is read by
+    # the next statement, after the lock (READ COMMITTED: a snapshot that sees the true head).
     assert seen[-1].startswith("INSERT INTO audit_log"), listing
-    assert any("UPDATE batch" in s and "INSERT INTO batch_event" in s for s in seen[:locked]), listing
+    move = seen[locked]
+    assert "UPDATE batch" in move and "INSERT INTO batch_event" in move, listing
+    assert move.index("pg_advisory_xact_lock") > move.rindex("RETURNING"), listing
+    assert seen[locked + 1].startswith("SELECT id, hash, hash_alg FROM audit_log"), listing
 
     db.session.remove()
     moved = batches.lock_batch(measured_id)
