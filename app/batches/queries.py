@@ -62,18 +62,6 @@ def viewer_for(actor: Actor) -> Viewer:
     return Viewer(actor=actor, restricted=restricted, customer_id=customer_id, roles=actor.roles)
 
 
-def _visible_bound(viewer: Viewer) -> ColumnElement[bool] | None:
-    """`_visible` with the hospital as the named parameter `viewer_customer` (for `fetch`)."""
-    if not viewer.restricted:
-        return None
-    if viewer.customer_id is None:
-        return false()
-    return exists().where(
-        batch_customer.c.batch_id == Batch.id,
-        batch_customer.c.customer_id == bindparam("viewer_customer", viewer.customer_id, type_=Integer()),
-    )
-
-
 def _own(query: Any, column: Any, viewer: Viewer) -> Any:
     """`query` limited to the hospital's own rows for a hospital viewer (`viewer_customer` bound)."""
     if not viewer.restricted:
@@ -82,12 +70,15 @@ def _own(query: Any, column: Any, viewer: Viewer) -> Any:
 
 
 def _visible(viewer: Viewer) -> ColumnElement[bool] | None:
+    """For a hospital viewer, its own batches only (the hospital bound as `viewer_customer`, so a
+    statement compiled once serves every hospital: see `fetch`)."""
     if not viewer.restricted:
         return None
     if viewer.customer_id is None:
         return false()
     return exists().where(
-        batch_customer.c.batch_id == Batch.id, batch_customer.c.customer_id == viewer.customer_id
+        batch_customer.c.batch_id == Batch.id,
+        batch_customer.c.customer_id == bindparam("viewer_customer", viewer.customer_id, type_=Integer()),
     )
 
 
@@ -461,7 +452,7 @@ def batch_detail(batch_id: int, actor: Actor) -> dict[str, Any]:
             .where(BatchEvent.batch_id == Batch.id)
             .scalar_subquery()
         )
-        visible = _visible_bound(viewer)
+        visible = _visible(viewer)
         return (
             _item_select()
             .add_columns(events_count.label("events_count"))

@@ -30,16 +30,16 @@ def any_of(
     return column == any_(bindparam(name, list(values), type_=ARRAY(item_type or column.type)))
 
 
-# --- hot reads: compiled once, run on the session's connection through the driver's cursor --------
+# --- hot statements: compiled once, run on the session's connection through the driver's cursor ----
 # SQLAlchemy spends about 0.3 ms per statement building its cache key, its execution context and
 # its result rows (measured on the batch list's page query: 0.73 ms through the session, 0.44 ms
-# through the cursor for the same prepared statement). The hottest reads (the batch list, its page
-# counts) compile their statement once per shape and run it here: same SQL text, same transaction
-# and connection as the session, and the engine's cursor events still fire (statement counters,
-# the read-only commit, the benchmarks' raw replays see every statement).
-_COMPILED: dict[Hashable, tuple[str, dict[str, Any]]] = {}
-
-
+# through the cursor for the same prepared statement). The hottest reads (the batch list, detail and
+# their counts) and the statements of a batch move (lock, move, audit chain, audit rows) compile once
+# per shape and run here: same SQL text, same transaction and connection as the session, and the
+# engine's cursor events still fire (statement counters, the read-only commit, the benchmarks' raw
+# replays see every statement). Bind values go through their types' bind processors as SQLAlchemy
+# would send them (a JSONB value is wrapped for psycopg, a None for a JSONB parameter is the JSON
+# null it always was), so what is stored does not change.
 def _send(conn: Connection, cursor: Any, sql: str, values: dict[str, Any]) -> None:
     """Run `sql` on the driver's cursor, firing the engine's cursor events around it."""
     dispatch = conn.dispatch
@@ -50,35 +50,6 @@ def _send(conn: Connection, cursor: Any, sql: str, values: dict[str, Any]) -> No
         dispatch.after_cursor_execute(conn, cursor, sql, values, None, False)
 
 
-def fetch(key: Hashable, build: Callable[[], Select], params: dict[str, Any]) -> list[Any]:
-    """Rows (named tuples) of the statement `build()` returns, with `params` for its named bind
-    parameters. `key` names the statement's shape: one compile per key and process, so every
-    statement of one key must have the same parameter names (give the bind parameters this call's
-    values: constant IN lists are written into the text, which needs every value at compile time)."""
-    entry = _COMPILED.get(key)
-    if entry is None:
-        # Constant IN lists (e.g. the closed order states) are written into the text once.
-        compiled = build().compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
-        entry = _COMPILED[key] = (str(compiled), dict(compiled.params))
-    sql, defaults = entry
-    values = {**defaults, **params}
-    conn = db.session.connection()
-    cursor = conn.connection.driver_connection.cursor(row_factory=namedtuple_row)  # type: ignore[union-attr]
-    try:
-        _send(conn, cursor, sql, values)
-        return cursor.fetchall()
-    except psycopg.Error as err:  # as SQLAlchemy would raise it, so callers and handlers see one kind
-        raise DBAPIError.instance(sql, values, err, psycopg.Error) from err
-    finally:
-        cursor.close()
-
-
-# --- hot writes: the same lean path for statements that lock, change or return rows -------------
-# Every batch move sends four statements (issue 16); through the session each one paid the ~0.3 ms of
-# SQLAlchemy's per-statement Python above. `execute` is `fetch` for any statement: DML with or
-# without RETURNING, locks, text() with typed bind parameters. Bind values go through their types'
-# bind processors as SQLAlchemy would send them (a JSONB value is wrapped for psycopg, a None for a
-# JSONB parameter is the JSON null it always was), so what is stored does not change.
 _EXECUTABLE: dict[Hashable, tuple[str, dict[str, Any], tuple[tuple[str, Callable[[Any], Any]], ...]]] = {}
 
 
@@ -123,3 +94,11 @@ def execute(
         raise DBAPIError.instance(sql, values, err, psycopg.Error) from err
     finally:
         cursor.close()
+
+
+def fetch(key: Hashable, build: Callable[[], Select], params: dict[str, Any]) -> list[Any]:
+    """Rows (named tuples) of the SELECT `build()` returns, with `params` for its named bind
+    parameters. `key` names the statement's shape: one compile per key and process, so every
+    statement of one key must have the same parameter names (give the bind parameters this call's
+    values: constant IN lists are written into the text, which needs every value at compile time)."""
+    return execute(key, build, params)

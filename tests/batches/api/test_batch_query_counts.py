@@ -5,10 +5,9 @@ answer their counts for a whole page at once), and the counts they merge stay ri
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.batches import service as batches
 from app.core.extensions import db
@@ -19,6 +18,10 @@ from app.logistics import service as logistics
 from tests.batch_factories import actor, new_batch
 from tests.conftest import Api
 from tests.dispensing_factories import customer, order_into, released_batch
+from tests.statement_counting import counted, permissions_version_read_once  # noqa: F401  (fixture)
+
+# The permissions version is read outside the counted requests.
+pytestmark = pytest.mark.usefixtures("permissions_version_read_once")
 
 URL = "/api/v1/batches"
 F18 = 6586.2
@@ -47,33 +50,6 @@ def _fresh_identity_per_request(monkeypatch):
         return original(self, method, url, **kw)
 
     monkeypatch.setattr(Api, "_do", _do)
-
-
-@pytest.fixture(autouse=True)
-def _permissions_version_read_once(app, monkeypatch):
-    """The permission cache re-reads the permissions version every ~2 s: not inside a counted request."""
-    monkeypatch.setitem(app.config, "RP_PERMISSIONS_VERSION_TTL_S", 3600)
-
-
-@contextmanager
-def counted():
-    seen: list[str] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
-            return
-        if "rp_permissions_version" in statement:
-            # The permission cache re-reads its version on every check for a while after a role change
-            # in this process (an earlier test may have made one); its own test counts it.
-            return
-        seen.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
 
 
 def _statements(client: Api, url: str, **kw) -> list[str]:

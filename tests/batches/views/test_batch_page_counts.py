@@ -3,45 +3,21 @@ statements, whatever the rows on the page or the events on the timeline."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from app.batches import service as batches
 from app.core.extensions import db
 from tests.batch_factories import actor, new_batch
 from tests.conftest import login_page
+from tests.statement_counting import counted, permissions_version_read_once  # noqa: F401  (fixture)
+
+# The permissions version is read outside the counted requests.
+pytestmark = pytest.mark.usefixtures("permissions_version_read_once")
 
 # Statements per page, the session's user included. A new one is a deliberate choice: raise the
 # figure in the same commit and say why.
 MAX_LIST_PAGE = 16  # filters, page, links, doses, shipments, cards, lead, minutes, 4 option lists, views, bell (the user is cached)
 MAX_JOURNEY = 15  # the user comes from the permission cache
-
-
-@pytest.fixture(autouse=True)
-def _permissions_version_read_once(app, monkeypatch):
-    """The permission cache re-reads the permissions version every ~2 s: not inside a counted request."""
-    monkeypatch.setitem(app.config, "RP_PERMISSIONS_VERSION_TTL_S", 3600)
-
-
-@contextmanager
-def counted():
-    seen: list[str] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
-            return
-        if "rp_permissions_version" in statement:
-            return  # the permission cache's own re-read after a role change elsewhere; counted in its test
-        seen.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
 
 
 def _statements(client, url: str) -> list[str]:
