@@ -41,13 +41,25 @@ def content_security_policy(nonce: str) -> str:
     )
 
 
+# A JSON answer runs no script and loads nothing: it gets the strictest policy, no nonce to draw.
+DATA_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+_FIXED = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+)
+
+
 def init_headers(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
     @app.after_request
     def _security_headers(response):
-        response.headers.setdefault("Content-Security-Policy", content_security_policy(csp_nonce()))
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        headers = response.headers
+        if "Content-Security-Policy" not in headers:
+            policy = DATA_POLICY if response.mimetype == "application/json" else None
+            headers["Content-Security-Policy"] = policy or content_security_policy(csp_nonce())
+        for name, value in _FIXED:
+            if name not in headers:
+                headers[name] = value
         return response

@@ -6,6 +6,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import psycopg
+from psycopg.pq import ExecStatus
 from psycopg.rows import namedtuple_row
 from sqlalchemy import any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -15,6 +16,8 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.extensions import db
+
+TUPLES_OK = ExecStatus.TUPLES_OK
 
 
 def any_of(
@@ -87,7 +90,10 @@ def execute(
     cursor = conn.connection.driver_connection.cursor(row_factory=namedtuple_row)  # type: ignore[union-attr]
     try:
         _send(conn, cursor, sql, values)
-        return cursor.fetchall() if cursor.description is not None else []
+        # rows only from a statement that returns some (the result's status, not `description`: that
+        # builds a column object per column just to be tested for None)
+        result = cursor.pgresult
+        return cursor.fetchall() if result is not None and result.status == TUPLES_OK else []
     except psycopg.Error as err:
         if conn.dialect.is_disconnect(err, conn.connection.dbapi_connection, cursor):
             conn.invalidate(err)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from urllib.parse import urlparse
 
+import jwt
 from flask import current_app, request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.api import SecurityApi
@@ -12,6 +13,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurit
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.utils.limit import Limit
 from flask_jwt_extended import JWTManager
+from flask_jwt_extended import view_decorators as jwt_view_decorators
 from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -32,6 +34,16 @@ def _auth_not_limited() -> bool:
 
 def _rate_limit_key() -> str:
     return current_app.config.get("RATELIMIT_KEY_FUNC", get_remote_address)()
+
+
+# Every rate limit of the application counts POSTs (the login page and the login API; see
+# RadioSecurityApi and register_views; tests/security check it): a read skips Flask-Limiter's
+# per-request resolution of limits (issue 16: about a tenth of a do-nothing request).
+LIMITED_METHODS = frozenset({"POST"})
+
+
+def _not_rate_limited_method() -> bool:
+    return request.method not in LIMITED_METHODS
 
 
 def _login_failed(response) -> bool:
@@ -221,6 +233,12 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
             ],
         )
 
+    def create_limiter(self, app):
+        """FAB's limiter; requests with a method no limit of ours applies to skip its checks."""
+        limiter = super().create_limiter(app)
+        limiter.request_filter(_not_rate_limited_method)
+        return limiter
+
     @property
     def is_auth_limited(self) -> bool:
         return False  # FAB's own login-page limit counts every POST; register_views adds ours
@@ -294,3 +312,20 @@ def _remember_verified_tokens(jwt_manager: JWTManager) -> None:
         return claims
 
     jwt_manager._decode_jwt_from_config = cached  # type: ignore[method-assign]
+    if jwt_view_decorators.get_unverified_jwt_headers is not _unverified_header:
+        jwt_view_decorators.get_unverified_jwt_headers = _unverified_header
+
+
+_HEADERS: dict[str, dict] = {}
+
+
+def _unverified_header(encoded_token: str) -> dict:
+    """A token's header (flask_jwt_extended reads it again after every decode): a pure function of the
+    token text, remembered per process (bounded). It is asked only for a token that just verified."""
+    header = _HEADERS.get(encoded_token)
+    if header is None:
+        header = jwt.get_unverified_header(encoded_token)
+        if len(_HEADERS) >= VERIFIED_TOKENS_MAX:
+            _HEADERS.clear()
+        _HEADERS[encoded_token] = header
+    return dict(header)

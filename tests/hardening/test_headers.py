@@ -26,4 +26,8 @@ def test_pages_carry_csp_with_nonce_and_security_headers(client):
 def test_api_answers_carry_headers(api):
     r = api("admin").get("/api/v1/batches/")
     assert r.headers["X-Content-Type-Options"] == "nosniff"
-    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+    assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Referrer-Policy"] == "same-origin"
+    # a JSON answer runs nothing: the strictest policy, and no nonce
+    assert r.headers["Content-Security-Policy"] == (
+        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    )

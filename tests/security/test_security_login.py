@@ -232,3 +232,21 @@ def test_successful_sign_ins_do_not_use_up_the_limit(limited_app):
         r = client.post("/login/", data={"username": "qp", "password": DEMO_PASSWORD})
         assert r.status_code == 302 and not r.headers["Location"].startswith("/login"), attempt
         client.get("/logout/")
+
+
+def test_every_rate_limit_counts_posts_only_so_reads_skip_the_limiter(app):
+    """Reads skip Flask-Limiter's per-request work (issue 16): safe only while no limit of the
+    application applies to another method. A new limit on a GET must change LIMITED_METHODS."""
+    from app.security.manager import LIMITED_METHODS
+
+    limiter = app.appbuilder.sm.limiter
+    manager = limiter.limit_manager
+    limits = [
+        *manager.application_limits,
+        *manager.default_limits,
+        *(limit for group in manager._decorated_limits.values() for limit in group),
+        *(limit for group in manager._blueprint_limits.values() for limit in group),
+    ]
+    assert limits  # the login page's and the login API's
+    for limit in limits:
+        assert limit.methods and {m.upper() for m in limit.methods} <= LIMITED_METHODS, limit

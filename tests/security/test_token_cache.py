@@ -12,7 +12,7 @@ from tests.conftest import rolled_back
 
 
 @pytest.fixture
-def floor_app(make_app):
+def floor_app(app, make_app):  # `app`: the test database is built
     from flask_appbuilder.api import BaseApi, expose
     from flask_appbuilder.security.decorators import protect
 
@@ -83,3 +83,31 @@ def test_a_changed_token_is_not_taken_for_the_cached_one(floor_app):
         forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
         r = client.get("/api/v1/token-cache-ping/", headers={"Authorization": f"Bearer {forged}"})
         assert r.status_code == 401
+
+
+def test_a_tokens_header_is_read_once(floor_app):
+    """flask_jwt_extended reads the header again after each decode: remembered per token text."""
+    import jwt
+
+    from app.security import manager
+
+    with rolled_back(floor_app):
+        token = _token(floor_app, "planner", 300)
+        client = floor_app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/token-cache-ping/", headers=headers).status_code == 200
+        calls = []
+        real = jwt.get_unverified_header
+
+        def counting(t):
+            calls.append(t)
+            return real(t)
+
+        manager.jwt.get_unverified_header = counting
+        try:
+            for _ in range(3):
+                assert client.get("/api/v1/token-cache-ping/", headers=headers).status_code == 200
+        finally:
+            manager.jwt.get_unverified_header = real
+        assert calls == []  # after the first request: neither the signature nor the header again
+        assert manager._unverified_header(token) == real(token)  # the header itself, unchanged
