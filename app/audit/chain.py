@@ -31,16 +31,13 @@ from sqlalchemy import text
 from app.core import sql
 
 HMAC_ALG = "hmac-sha256"
-LOCK_KEY = "audit_log_chain"
+LOCK_KEY = "audit_log_chain"  # the advisory lock's key (the chain trigger and audit_chain_head use it)
 _SESSION_HEAD = "audit_chain_head"  # session.info: (transaction, head id, head hash) while locked
-_SESSION_LOCKED = "audit_chain_locked"  # session.info: the transaction whose statement took the lock
 
-# The chain's lock as an expression: a writer may take it at the end of its own statement (a batch
-# move's RETURNING: app.batches.service) and then call `locked_by_statement`, saving the lock's round
-# trip; the head is still read by a statement of its own after it.
-LOCK_EXPR = "pg_advisory_xact_lock(hashtext(:chain_lock_key))"
-_LOCK = text(f"SELECT {LOCK_EXPR}")
-_HEAD = text("SELECT id, hash, hash_alg FROM audit_log ORDER BY id DESC LIMIT 1")
+# The chain's lock and its head in one call (migration 0019): `audit_chain_head()` takes the lock,
+# then reads the head with a snapshot taken after the lock was granted. A writer may call it from its
+# own statement (a batch move: app.batches.service) and hand the head to `locked_with_head`.
+_HEAD = text("SELECT head_id, head_hash, head_alg FROM audit_chain_head()")
 
 # Columns the HMAC covers, in this order (prev_hash links the row to its predecessor).
 FIELDS = (
@@ -158,28 +155,28 @@ def next_link(session: Any, conn: Any = None) -> tuple[int, str | None, bool]:
     transaction = conn.get_transaction()
     held = session.info.get(_SESSION_HEAD)
     if held is None or held[0] is not transaction:
-        # Through the lean executor (app.core.sql): every audited act sends them, and SQLAlchemy's
-        # per-statement Python cost more than the statements. No lock statement when the caller's
-        # own statement took the lock in this transaction (a batch move: `locked_by_statement`).
-        if session.info.get(_SESSION_LOCKED) is not transaction:
-            sql.execute("audit.chain_lock", lambda: _LOCK, {"chain_lock_key": LOCK_KEY}, connection=conn)
-        # A separate statement after the lock: its snapshot includes every row committed before
-        # the lock was granted (READ COMMITTED), so the head is really the head.
-        rows = sql.execute("audit.chain_head", lambda: _HEAD, {}, connection=conn)
-        head = rows[0] if rows else None
-        hmac_head = head is not None and head.hash_alg == HMAC_ALG
-        held = (transaction, head.id if head else 0, head.hash if head else None, hmac_head)
-        session.info[_SESSION_HEAD] = held
+        # Through the lean executor (app.core.sql): every audited act sends it, and SQLAlchemy's
+        # per-statement Python cost more than the statement.
+        head = sql.execute("audit.chain_head", lambda: _HEAD, {}, connection=conn)[0]
+        held = _hold(session, transaction, head.head_id, head.head_hash, head.head_alg)
     return held[1] + 1, held[2], held[3]
 
 
-def locked_by_statement(session: Any, conn: Any = None) -> None:
-    """The caller's last statement took the chain's lock (`LOCK_EXPR` with `chain_lock_key` =
-    LOCK_KEY, evaluated: e.g. in RETURNING of a row it wrote): `next_link` reads the head without
-    locking again. The lock lasts until the transaction ends, or until a rollback to a savepoint
-    taken before it (then it is forgotten here too)."""
-    conn = conn if conn is not None else session.connection()
-    session.info[_SESSION_LOCKED] = conn.get_transaction()
+def locked_with_head(
+    session: Any, conn: Any, head_id: int | None, head_hash: str | None, head_alg: str | None
+) -> None:
+    """The caller's statement called `audit_chain_head()` in this transaction and read the head it
+    returned: the lock is held until the transaction ends (or a rollback to a savepoint taken before
+    it, which forgets the head here too), and `next_link` starts from that head without a statement."""
+    _hold(session, conn.get_transaction(), head_id, head_hash, head_alg)
+
+
+def _hold(
+    session: Any, transaction: Any, head_id: int | None, head_hash: str | None, head_alg: str | None
+) -> tuple:
+    held = (transaction, head_id or 0, head_hash, head_id is not None and head_alg == HMAC_ALG)
+    session.info[_SESSION_HEAD] = held
+    return held
 
 
 def advance(session: Any, entry_id: int, entry_hash: str) -> None:
@@ -189,7 +186,6 @@ def advance(session: Any, entry_id: int, entry_hash: str) -> None:
 
 def forget(session: Any) -> None:
     session.info.pop(_SESSION_HEAD, None)
-    session.info.pop(_SESSION_LOCKED, None)
 
 
 def _forget_on_rollback(session: Any, previous_transaction: Any) -> None:

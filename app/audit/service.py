@@ -28,8 +28,13 @@ from app.core.extensions import db
 from app.core.tracing import client_ip, current_trace_id
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """Make a before/after snapshot JSON-safe with stable, readable representations."""
+    if type(value) in _PLAIN:  # most values of a snapshot, as they are
+        return value
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set)):

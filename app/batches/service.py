@@ -394,16 +394,20 @@ def _move_sql(extras: tuple[str, ...]) -> TextClause:
             UPDATE batch SET {sets}, version = :batch_version + 1, updated_at = :updated_at
              WHERE id = :batch_id AND version = :batch_version
             RETURNING id
+        ), written AS (
+            INSERT INTO batch_event AS e (batch_id, event_type, title, from_status, to_status, batch_version,
+                                          actor_user_id, actor_name, actor_role, occurred_at, note, metadata,
+                                          trace_id, is_override, signature_id)
+            SELECT moved.id, :event_type, :title, :from_status, :to_status, CAST(:batch_version AS integer),
+                   CAST(:actor_user_id AS integer), :actor_name, :actor_role,
+                   coalesce(CAST(:occurred_at AS timestamptz), pg_catalog.clock_timestamp()), :note,
+                   CAST(:meta AS jsonb), :trace_id, CAST(:is_override AS boolean), CAST(:signature_id AS bigint)
+              FROM moved
+            RETURNING e.id, e.occurred_at, pg_catalog.row_to_json(e)::text AS j
         )
-        INSERT INTO batch_event AS e (batch_id, event_type, title, from_status, to_status, batch_version,
-                                      actor_user_id, actor_name, actor_role, occurred_at, note, metadata,
-                                      trace_id, is_override, signature_id)
-        SELECT moved.id, :event_type, :title, :from_status, :to_status, CAST(:batch_version AS integer),
-               CAST(:actor_user_id AS integer), :actor_name, :actor_role,
-               coalesce(CAST(:occurred_at AS timestamptz), pg_catalog.clock_timestamp()), :note,
-               CAST(:meta AS jsonb), :trace_id, CAST(:is_override AS boolean), CAST(:signature_id AS bigint)
-          FROM moved
-        RETURNING e.id, e.occurred_at, pg_catalog.row_to_json(e)::text AS j, {audit_chain.LOCK_EXPR} AS chain
+        SELECT written.id, written.occurred_at, written.j, head.head_id, head.head_hash, head.head_alg
+          FROM written
+         CROSS JOIN LATERAL (SELECT * FROM audit_chain_head() WHERE written.id IS NOT NULL) AS head
         """
     ).bindparams(bindparam("meta", type_=JSONB))
 
@@ -437,14 +441,13 @@ def _write_move(
         "trace_id": event.trace_id,
         "is_override": event.is_override,
         "signature_id": event.signature_id,
-        "chain_lock_key": audit_chain.LOCK_KEY,
     }
     conn = session.connection()
     rows = sql.execute(("batch.move", extras), functools.partial(_move_sql, extras), params, connection=conn)
     if not rows:  # the row was moved by someone else since it was read
         raise _conflict(None)
-    audit_chain.locked_by_statement(session, conn)
     written = rows[0]
+    audit_chain.locked_with_head(session, conn, written.head_id, written.head_hash, written.head_alg)
     for column, value in (*changes.items(), ("version", batch.version + 1), ("updated_at", now)):
         set_committed_value(batch, column, value)
     event.id, event.occurred_at = written.id, written.occurred_at

@@ -19,6 +19,7 @@ prior state), the note (NOTE_REQUIRED), then the e-signature (SIGNATURE_REQUIRED
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -400,6 +401,9 @@ def _build_machine() -> Machine:
 
 
 MACHINE = _build_machine()
+# The library logs two INFO lines per move ("Finished processing state ... callbacks"): a tenth of a
+# move's time, and chatter beside the audit trail, which is the record of every move.
+logging.getLogger("transitions").setLevel(logging.WARNING)
 
 
 def fire(ctx: TransitionContext, row: Transition) -> str:

@@ -74,16 +74,23 @@ def test_a_batch_the_session_does_not_hold_is_loaded_as_by_a_query(app, db_sessi
         batches.lock_batch(-1)
 
 
-def test_the_chain_lock_taken_by_the_move_is_held_before_the_head_is_read(app, committed):
+def test_the_move_statement_takes_the_chain_lock_and_reads_the_head(app, committed):
+    """One statement moves the batch, writes its event, takes the audit chain's lock and reads the
+    chain's head (audit_chain_head(), migration 0019): no statement of their own, and the lock is
+    held when the audit rows are written."""
     production = actor("Production")
     batch_id = batch_in("SCHEDULED").id
     db.session.remove()
-    free_at_head: list[bool] = []
+    sent: list[str] = []
+    free_at_audit: list[bool] = []
 
     def before(conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().startswith("SELECT id, hash, hash_alg FROM audit_log"):
+        if "pg_try_advisory_xact_lock" in statement:
+            return  # the probe below, on another connection
+        sent.append(statement)
+        if statement.lstrip().startswith("INSERT INTO audit_log"):
             with db.engine.connect() as other:  # another writer asks for the chain's lock now
-                free_at_head.append(
+                free_at_audit.append(
                     other.execute(
                         text("SELECT pg_try_advisory_xact_lock(hashtext('audit_log_chain'))")
                     ).scalar()
@@ -95,4 +102,38 @@ def test_the_chain_lock_taken_by_the_move_is_held_before_the_head_is_read(app, c
         batches.transition_batch(batch_id, "IN_PRODUCTION", production, "Start")
     finally:
         event.remove(db.engine, "before_cursor_execute", before)
-    assert free_at_head == [False]
+    assert free_at_audit == [False]
+    move = [s for s in sent if "INSERT INTO batch_event" in s]
+    assert len(move) == 1 and "audit_chain_head()" in move[0]
+    assert not [s for s in sent if "FROM audit_log" in s or s.lstrip().startswith("SELECT head_id")]
+    assert len(sent) == 3  # lock the batch, the move (with the chain's lock and head), the audit rows
+
+
+def test_a_move_on_another_version_writes_nothing_and_takes_no_chain_lock(app, committed):
+    """The move statement decided on an old version updates no row: no event, no chain lock."""
+    import functools
+
+    batch = batch_in("SCHEDULED")
+    db.session.commit()  # the factory's audit rows took the lock: a new transaction starts clean
+    params = {column: None for column in batches._DERIVED} | {
+        "batch_id": batch.id,
+        "batch_version": batch.version - 1,  # not the row's version
+        "updated_at": batch.updated_at,
+        **dict.fromkeys(("event_type", "title", "from_status", "to_status", "actor_user_id")),
+        **dict.fromkeys(("actor_name", "actor_role", "occurred_at", "note", "meta", "trace_id")),
+        "is_override": False,
+        "signature_id": None,
+    }
+    events = db.session.execute(text("SELECT count(*) FROM batch_event WHERE batch_id = :b"), {"b": batch.id})
+    before = events.scalar()
+    rows = sql.execute(("batch.move", ()), functools.partial(batches._move_sql, ()), params)
+    assert rows == []
+    held = db.session.execute(
+        text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+            " AND objid = hashtext('audit_log_chain')::oid"
+        )
+    ).scalar()
+    after = db.session.execute(text("SELECT count(*) FROM batch_event WHERE batch_id = :b"), {"b": batch.id})
+    assert held == 0 and after.scalar() == before
+    db.session.rollback()
