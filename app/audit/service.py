@@ -27,7 +27,6 @@ from app.core.actor import SYSTEM, Actor, current_actor
 from app.core.extensions import db
 from app.core.tracing import client_ip, current_trace_id
 
-
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
