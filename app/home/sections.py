@@ -104,8 +104,14 @@ def _batch_queue(
 
 
 # --- production ------------------------------------------------------------------------------------
+# A batch whose planned start passed within this window is still to start, even when the local day
+# has changed since (a night shift's 23:30 start is the most urgent item at 00:15, not gone).
+LATE_WINDOW = dt.timedelta(hours=24)
+
+
 def production_to_start(actor: Actor, now: dt.datetime) -> Section:
-    start, end = _local_day_bounds(now, days=2)
+    today, end = _local_day_bounds(now, days=2)
+    start = min(today, now - LATE_WINDOW)
     page = _batches(
         actor, statuses=("PLANNED", "SCHEDULED"), date_from=start, date_to=end, sort="planned_at", order="asc"
     )
@@ -119,7 +125,7 @@ def production_to_start(actor: Actor, now: dt.datetime) -> Section:
         )
     return Section(
         "to_start",
-        "Batches to start today and tomorrow",
+        "Batches to start: late, today and tomorrow",
         "fa-play-circle",
         items,
         page["total"],

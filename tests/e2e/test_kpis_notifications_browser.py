@@ -5,6 +5,7 @@ changes after an action; Production completes an eBR step on the batch page."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
@@ -104,7 +105,7 @@ def test_kpi_page_renders_every_chart_with_delivery_and_otif(page, base_url):
     assert queries.otif(DAY, DAY)[0]["otif_pct"] == 25
 
     login(page, base_url, "planner")
-    today = dt.date.today()
+    today = dt.datetime.now(ZoneInfo("Asia/Riyadh")).date()  # the site's day (the page's dates are)
     page.goto(f"{base_url}/kpis/?from={DAY}&to={today}")
     page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('kpi-fp'))")
     drawn = page.evaluate(

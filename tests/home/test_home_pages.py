@@ -66,11 +66,25 @@ def test_a_late_batch_is_marked(client, app_ctx):
     assert batch.batch_no in html and "Planned start has passed" in html
 
 
+def test_a_batch_late_since_before_local_midnight_is_still_to_start(client, app_ctx):
+    """At 00:15 site time a batch planned for 23:30 the day before and not started is the most
+    urgent item: it stays on the list (within a day), marked late; one late by more is not listed."""
+    tz = sections.site_tz()
+    midnight = dt.datetime.combine(NOW.astimezone(tz).date(), dt.time(0), tz).astimezone(dt.UTC)
+    at = midnight + dt.timedelta(minutes=15)
+    late = new_batch(start=midnight - dt.timedelta(minutes=30))
+    stale = new_batch(start=midnight - dt.timedelta(hours=30))
+    shown = {item.title for item in sections.production_to_start(actor("Production"), at).items}
+    assert any(late.batch_no in title for title in shown), shown
+    assert not any(stale.batch_no in title for title in shown), shown
+
+
 def test_production_list_is_the_batch_list_query(app_ctx):
     new_batch(start=NOW + dt.timedelta(hours=1))
     new_batch(start=NOW + dt.timedelta(hours=2))
     who = actor("Production")
     start, end = sections._local_day_bounds(NOW, days=2)
+    start = min(start, NOW - sections.LATE_WINDOW)
     expected = batch_queries.list_batches(
         ListQuery(statuses=("PLANNED", "SCHEDULED"), date_from=start, date_to=end, page_size=50), who
     )["total"]
