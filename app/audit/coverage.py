@@ -43,9 +43,10 @@ SEALED = "SEALED"
 UPGRADED = "CHAIN_UPGRADED"
 
 
-def content_hash(row_json: str, columns: list[str]) -> str:
-    # parse_float=str keeps numeric values exactly as PostgreSQL prints them
-    values = json.loads(row_json, parse_float=str)
+def content_hash(row_json: str, columns: list[str], values: dict[str, Any] | None = None) -> str:
+    # parse_float=str keeps numeric values exactly as PostgreSQL prints them (`values`: row_json
+    # already parsed that way)
+    values = json.loads(row_json, parse_float=str) if values is None else values
     body = json.dumps({c: values.get(c) for c in columns}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -57,12 +58,13 @@ def _rows(conn: Any, table: str, ids: list[int] | None = None) -> Any:
 
 
 def seal_values(table: str, row_id: int, row_json: str) -> dict[str, Any]:
-    columns = sorted(json.loads(row_json))
+    values = json.loads(row_json, parse_float=str)  # parsed once: the columns and their content
+    columns = sorted(values)
     return {
         "entity_type": table,
         "entity_id": str(row_id),
         "action": SEALED,
-        "after": {"sha256": content_hash(row_json, columns), "columns": columns},
+        "after": {"sha256": content_hash(row_json, columns, values), "columns": columns},
     }
 
 
