@@ -379,9 +379,9 @@ def _status_changes(
 # (`row_to_json`, the text the audit seal hashes; app.audit.coverage). The derived columns are always
 # set (only this module writes them, and each change bumps the version); a stamp or the yield only
 # when the move sets it. No event is written when the batch row was not updated.
-# The statement also takes the audit chain's lock once the event is written (the transition's audit
-# rows come next; app.audit.chain.locked_by_statement): the lock's own round trip is saved, and the
-# chain's head is still read by a statement of its own after it.
+# The statement also takes the audit chain's lock and reads its head once the event is written (the
+# transition's audit rows come next): `audit_chain_head()` (migration 0019) is joined to the written
+# event, so no event means no lock, and the head it returns goes to app.audit.chain.locked_with_head.
 _DERIVED = tuple(f.name for f in dataclasses.fields(batch_fields.Derived))  # the columns of that name
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 
@@ -32,6 +33,29 @@ def floor_app(app, make_app):  # `app`: the test database is built
     return variant
 
 
+@contextlib.contextmanager
+def _counting(owner, name: str):
+    """`owner.name` replaced by a wrapper that records each call's arguments, for the block."""
+    calls: list[tuple] = []
+    real = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    setattr(owner, name, wrapper)
+    try:
+        yield calls
+    finally:
+        setattr(owner, name, real)
+
+
+def _signed_in(app, seconds: float) -> tuple[str, object, dict[str, str]]:
+    """The planner's bearer token valid for `seconds`, a client, and the header that carries it."""
+    token = _token(app, "planner", seconds)
+    return token, app.test_client(), {"Authorization": f"Bearer {token}"}
+
+
 def _token(app, username: str, seconds: float) -> str:
     with app.app_context():
         user = app.appbuilder.sm.find_user(username=username)
@@ -40,32 +64,18 @@ def _token(app, username: str, seconds: float) -> str:
 
 def test_a_token_is_decoded_once_then_taken_from_the_cache(floor_app):
     with rolled_back(floor_app):
-        token = _token(floor_app, "planner", 300)
-        client = floor_app.test_client()
-        headers = {"Authorization": f"Bearer {token}"}
+        token, client, headers = _signed_in(floor_app, 300)
         import jwt
 
-        calls = []
-        real = jwt.api_jwt._jwt_global_obj.decode_complete
-
-        def counting(*a, **kw):
-            calls.append(1)
-            return real(*a, **kw)
-
-        jwt.api_jwt._jwt_global_obj.decode_complete = counting
-        try:
+        with _counting(jwt.api_jwt._jwt_global_obj, "decode_complete") as calls:
             for _ in range(5):
                 assert client.get("/api/v1/token-cache-ping/", headers=headers).status_code == 200
-        finally:
-            jwt.api_jwt._jwt_global_obj.decode_complete = real
         assert 0 < len(calls) <= 2  # the first request only (FAB decodes it unverified, then verified)
 
 
 def test_an_expired_token_is_refused_although_it_verified_before(floor_app):
     with rolled_back(floor_app):
-        token = _token(floor_app, "planner", 1.5)
-        client = floor_app.test_client()
-        headers = {"Authorization": f"Bearer {token}"}
+        token, client, headers = _signed_in(floor_app, 1.5)
         assert client.get("/api/v1/token-cache-ping/", headers=headers).status_code == 200
         time.sleep(2.1)
         r = client.get("/api/v1/token-cache-ping/", headers=headers)
@@ -92,22 +102,12 @@ def test_a_tokens_header_is_read_once(floor_app):
     from app.security import manager
 
     with rolled_back(floor_app):
-        token = _token(floor_app, "planner", 300)
-        client = floor_app.test_client()
-        headers = {"Authorization": f"Bearer {token}"}
+        token, client, headers = _signed_in(floor_app, 300)
         assert client.get("/api/v1/token-cache-ping/", headers=headers).status_code == 200
-        calls = []
-        real = jwt.get_unverified_header
-
-        def counting(t):
-            calls.append(t)
-            return real(t)
-
-        manager.jwt.get_unverified_header = counting
-        try:
+        with _counting(manager.jwt, "get_unverified_header") as calls:
             for _ in range(3):
                 assert client.get("/api/v1/token-cache-ping/", headers=headers).status_code == 200
-        finally:
-            manager.jwt.get_unverified_header = real
         assert calls == []  # after the first request: neither the signature nor the header again
-        assert manager._unverified_header(token) == real(token)  # the header itself, unchanged
+        assert manager._unverified_header(token) == jwt.get_unverified_header(
+            token
+        )  # the header itself, unchanged
