@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.audit import service as audit
 from app.core.actor import SYSTEM
 from app.core.extensions import db
+from app.core.web import site_today
 from app.masterdata.models import (
     Customer,
     CustomerUser,
@@ -121,7 +122,7 @@ def _add(item: Any, counts: dict[str, int], key: str) -> Any:
 
 
 def seed(today: dt.date | None = None) -> dict[str, int]:
-    today = today or dt.date.today()
+    today = today or site_today()  # the site's day: licences and lots expire on local dates
     counts: dict[str, int] = {}
 
     nuclides = {}

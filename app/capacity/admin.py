@@ -25,6 +25,7 @@ from app.capacity.models import CalendarPattern, DeliverySlot, DeliveryWindow, R
 from app.capacity.service import lock_windows
 from app.core.domain import DomainError, ValidationFailed
 from app.core.extensions import db
+from app.core.web import site_today
 from app.masterdata import service as md
 
 Change = md.Change
@@ -174,7 +175,7 @@ def _check_deletable(item: Any) -> None:
     in force today or later (TIME_STANDARD_IN_FORCE): bookings are priced by it; end it instead."""
     md.check_deletable(item)
     if isinstance(item, TimeStandard) and item.is_active:
-        today = dt.date.today()
+        today = site_today()
         if item.effective_to is None or item.effective_to >= today:
             raise DomainError(
                 "TIME_STANDARD_IN_FORCE",

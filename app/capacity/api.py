@@ -27,6 +27,7 @@ from app.core.actor import current_actor
 from app.core.api_errors import ApiErrorsMixin
 from app.core.domain import NotFound, ValidationFailed
 from app.core.extensions import db
+from app.core.web import site_today
 from app.masterdata.models import Customer, Product
 
 MAX_RANGE_DAYS = 400
@@ -119,7 +120,7 @@ class CapacityApi(ApiErrorsMixin, BaseApi):
             404: {description: unknown product}
             422: {description: bad dates or range over 400 days}
         """
-        today = dt.date.today()
+        today = site_today()
         date_from = _date_arg("date_from", today)
         date_to = _date_arg("date_to", date_from + dt.timedelta(days=30))
         if date_to < date_from or (date_to - date_from).days > MAX_RANGE_DAYS:

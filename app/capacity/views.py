@@ -44,6 +44,7 @@ from app.capacity.models import (
 from app.core.actor import current_actor
 from app.core.domain import DomainError
 from app.core.extensions import db
+from app.core.web import site_today
 from app.masterdata import view_support as s
 from app.masterdata.models import Customer, Product
 
@@ -265,7 +266,7 @@ class GenerateWindowsView(BaseView):
             db.session.execute(select(ResourceCalendar).order_by(ResourceCalendar.name)).scalars().all()
         )
         result, error = None, None
-        form = {"calendar_id": "", "start_date": dt.date.today().isoformat(), "days": "14"}
+        form = {"calendar_id": "", "start_date": site_today().isoformat(), "days": "14"}
         if request.method == "POST":
             form = {k: request.form.get(k, "") for k in form}
             try:
@@ -382,7 +383,7 @@ class BookCapacityView(BaseView):
                 .all()
             )
         product_code = args.get("product") or (products[0].code if products else None)
-        today = dt.date.today()
+        today = site_today()
         view = "week" if args.get("view") == "week" else "month"
         if view == "week":
             try:

@@ -17,6 +17,11 @@ def site_tz() -> ZoneInfo:
     return ZoneInfo(current_app.config["SITE_TIMEZONE"])
 
 
+def site_today() -> dt.date:
+    """Today at the site (the server's own date is UTC's: a day behind or ahead near midnight)."""
+    return dt.datetime.now(site_tz()).date()
+
+
 def to_local(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None

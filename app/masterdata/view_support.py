@@ -27,6 +27,7 @@ from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from app.core.domain import DomainError
+from app.core.web import site_today
 from app.masterdata import domain as rules
 from app.masterdata import service
 from app.masterdata.domain import decay
@@ -199,7 +200,7 @@ def fmt_date(value: dt.date | None) -> str:
 
 def fmt_licence_expiry(value: dt.date | None, today: dt.date | None = None) -> Markup:
     """Expired licences in red, those within 30 days in amber, with the days left spelled out."""
-    status, days = rules.licence_status(value, today or dt.date.today())
+    status, days = rules.licence_status(value, today or site_today())
     if status == "unknown":
         return Markup('<span class="text-muted">—</span>')
     shown = escape(fmt_date(value))
@@ -220,7 +221,7 @@ def fmt_licence_expiry(value: dt.date | None, today: dt.date | None = None) -> M
 def fmt_lot_expiry(value: dt.date | None) -> Markup:
     if value is None:
         return Markup('<span class="text-muted">—</span>')
-    if value < dt.date.today():
+    if value < site_today():
         return Markup('{} <span class="label label-danger">Expired</span>').format(fmt_date(value))
     return Markup("{}").format(fmt_date(value))
 
