@@ -15,6 +15,9 @@ import threading
 import time
 
 DEFAULT_QUEUES = ("default",)
+# The worker's Redis read timeout, above RQ's own need (its idle BLPOP waits worker_ttl - 15 s and
+# RQ wants the socket to allow 10 s more: 415 s with the default ttl of 420 s).
+WORKER_SOCKET_TIMEOUT_S = 430
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -43,6 +46,19 @@ def _tick_periodic(connection, period_s: float = 5.0) -> None:
             time.sleep(period_s)
 
     threading.Thread(target=tick, name="periodic-jobs", daemon=True).start()
+
+
+def worker_connection(url: str):
+    """The worker's own Redis client, its read timeout long enough for RQ's idle wait from the start.
+
+    redis-py 8 gives every connection a 5 s read timeout unless told otherwise. RQ raises the pool's
+    timeout when the Worker is made, but a connection already in the pool (the first ping, the
+    periodic tick) keeps its 5 s: the idle BLPOP on it ended in "Timeout reading from socket" every
+    few seconds, and RQ backed off exponentially each time, so a job enqueued meanwhile waited up to
+    a minute. Connecting still fails fast (5 s) when Redis is down."""
+    from redis import Redis
+
+    return Redis.from_url(url, socket_timeout=WORKER_SOCKET_TIMEOUT_S, socket_connect_timeout=5)
 
 
 def wait_for_redis(
@@ -82,13 +98,13 @@ def main(argv: list[str] | None = None) -> None:
     from rq import Queue, Worker
 
     from app import create_app
-    from app.core.extensions import db, get_redis
+    from app.core.extensions import db
 
     app = create_app()
     if args.parent_pid:
         _exit_with_parent(args.parent_pid)
     with app.app_context():
-        connection = get_redis()
+        connection = worker_connection(app.config["REDIS_URL"])
         db.engine.dispose()
         queues = [Queue(name, connection=connection) for name in args.queues]
         if not args.burst:

@@ -137,3 +137,21 @@ def test_database_unreachable_api_login_is_503(make_app):
     status, body = _login_api(client)
     assert status == 503, body
     assert set(body) >= {"code", "userMessage", "traceId"}
+
+
+def test_the_workers_connections_outlast_rqs_idle_wait(app, redis_url):
+    """Every connection the worker uses, even one made before RQ's Worker (the first ping), allows
+    RQ's idle BLPOP to end by itself: with redis-py 8's default 5 s read timeout it ended in
+    "Timeout reading from socket" and an exponential back-off instead."""
+    from rq import Queue, Worker
+
+    from app.jobs.worker import worker_connection
+
+    connection = worker_connection(redis_url)
+    connection.ping()  # a pooled connection made before the Worker, as wait_for_redis makes it
+    worker = Worker([Queue("timeout-probe", connection=connection)], connection=connection)
+    pooled = connection.connection_pool.get_connection()
+    try:
+        assert pooled.socket_timeout is not None and pooled.socket_timeout > worker.connection_timeout
+    finally:
+        connection.connection_pool.release(pooled)
