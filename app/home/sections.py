@@ -110,8 +110,8 @@ LATE_WINDOW = dt.timedelta(hours=24)
 
 
 def production_to_start(actor: Actor, now: dt.datetime) -> Section:
-    today, end = _local_day_bounds(now, days=2)
-    start = min(today, now - LATE_WINDOW)
+    _, end = _local_day_bounds(now, days=2)  # to the end of tomorrow, site time
+    start = now - LATE_WINDOW  # always before today's local midnight: late ones stay listed
     page = _batches(
         actor, statuses=("PLANNED", "SCHEDULED"), date_from=start, date_to=end, sort="planned_at", order="asc"
     )
