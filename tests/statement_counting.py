@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from app.core.extensions import db
 
@@ -18,20 +19,20 @@ def permissions_version_read_once(app, monkeypatch):
 
 
 @contextmanager
-def counted() -> Iterator[list[str]]:
-    """The statements sent inside the block, the tests' savepoints left out, and the permission
-    cache's own version re-read (after a role change in this process it re-reads for a while; its
-    own test counts it)."""
+def counted(engine: Engine | None = None, *, version_reads: bool = False) -> Iterator[list[str]]:
+    """The statements sent inside the block on `engine` (the current app's by default), the tests'
+    savepoints left out, and the permission cache's own version re-read unless `version_reads` (after
+    a role change in this process it re-reads for a while; the permission cache's tests count it)."""
     seen: list[str] = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
             return
-        if "rp_permissions_version" in statement:
+        if not version_reads and "rp_permissions_version" in statement:
             return
         seen.append(statement)
 
-    engine = db.engine
+    engine = engine if engine is not None else db.engine
     event.listen(engine, "before_cursor_execute", keep)
     try:
         yield seen

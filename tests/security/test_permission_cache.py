@@ -15,14 +15,14 @@ import subprocess
 import sys
 import textwrap
 import time
-from contextlib import contextmanager
 
 import pytest
 from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import protect
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from tests.conftest import ROOT, Api, rolled_back
+from tests.statement_counting import counted as count_statements
 
 MAX_STATEMENTS_PER_REQUEST = 1
 
@@ -48,23 +48,13 @@ def floor_app(app, make_app):
     return variant
 
 
-@contextmanager
 def counted(app):
+    """Every statement the app sends in the block, the permissions version reads included."""
     from app.core.extensions import db
-
-    seen: list[str] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO")):
-            seen.append(statement)
 
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
+    return count_statements(engine, version_reads=True)
 
 
 def _version(session) -> int:

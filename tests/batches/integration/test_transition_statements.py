@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import event
 
 from app.batches import service as batches
 from app.core.domain import DomainError
 from app.core.extensions import db
 from tests.batch_factories import actor, batch_in, qp_signature
+from tests.statement_counting import counted
 
 # Per move (BEGIN and COMMIT are not statements here): the batch row locked NOWAIT, the move (batch
 # update and event insert in one statement, the event's row_to_json coming back for its seal, the
@@ -28,18 +28,9 @@ BUDGET_UNDER_CHAIN_LOCK = 2
 
 
 def _statements(fn) -> list[str]:
-    seen: list[str] = []
-
-    def before(conn, cursor, statement, params, context, executemany):
-        seen.append(" ".join(statement.split()))
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    try:
+    with counted() as seen:
         fn()
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
-    return seen
+    return [" ".join(statement.split()) for statement in seen]
 
 
 def test_one_plain_transition_costs_a_fixed_number_of_sql_statements(app, committed):
