@@ -97,3 +97,27 @@ def shot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def open_completion_dialog(page, base_url: str, unit: str, viewport: tuple[int, int] | None = None):
+    """A batch in production, its journey opened by a production operator who reads `unit`, the
+    complete-production dialog open with its checklist ticked: (batch, dialog)."""
+    from playwright.sync_api import expect
+
+    from app.core.extensions import db
+    from tests.activity_unit_factories import prefer
+    from tests.batch_page_factories import journey
+
+    if viewport is not None:
+        page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    batch = journey("IN_PRODUCTION")
+    prefer("prod", unit)
+    db.session.commit()
+    login(page, base_url, "prod")
+    page.goto(f"{base_url}/batches/{batch.id}")
+    page.locator(".rp-next-button").click()
+    dialog = page.locator("#rp-action-dialog")
+    expect(dialog).to_be_visible()
+    for box in dialog.locator("input[name=checklist]").all():
+        box.check()
+    return batch, dialog

@@ -10,10 +10,8 @@ from playwright.sync_api import expect
 
 from app.batches.models import Batch
 from app.core.extensions import db
-from tests.activity_unit_factories import prefer
-from tests.batch_page_factories import journey
 from tests.conftest import ARTIFACTS
-from tests.e2e.conftest import login
+from tests.e2e.conftest import open_completion_dialog
 
 TOO_PRECISE = "370.05 MBq is 370.05 MBq, more decimals than the 1 kept: round the value you type."
 TOO_LARGE = "The end-of-synthesis activity must be at most 2,000.00 GBq."
@@ -25,18 +23,7 @@ def _window_shot(page, name: str) -> None:
 
 
 def _open_dialog(page, base_url, unit: str, width: int, height: int):
-    page.set_viewport_size({"width": width, "height": height})
-    batch = journey("IN_PRODUCTION")
-    prefer("prod", unit)
-    db.session.commit()
-    login(page, base_url, "prod")
-    page.goto(f"{base_url}/batches/{batch.id}")
-    page.locator(".rp-next-button").click()
-    dialog = page.locator("#rp-action-dialog")
-    expect(dialog).to_be_visible()
-    for box in dialog.locator("input[name=checklist]").all():
-        box.check()
-    return batch, dialog
+    return open_completion_dialog(page, base_url, unit, (width, height))
 
 
 def _in_view(page, locator) -> bool:

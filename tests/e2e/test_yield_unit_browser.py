@@ -10,25 +10,14 @@ from playwright.sync_api import expect
 
 from app.batches.models import Batch
 from app.core.extensions import db
-from tests.activity_unit_factories import prefer
-from tests.batch_page_factories import journey
-from tests.e2e.conftest import login, shot
+from tests.e2e.conftest import open_completion_dialog, shot
 
 
 def test_complete_production_dialog_takes_the_yield_in_mci(page, base_url):
-    batch = journey("IN_PRODUCTION")
-    prefer("prod", "mCi")
-    db.session.commit()
-    login(page, base_url, "prod")
-    page.goto(f"{base_url}/batches/{batch.id}")
-    page.locator(".rp-next-button").click()
-    dialog = page.locator("#rp-action-dialog")
-    expect(dialog).to_be_visible()
+    batch, dialog = open_completion_dialog(page, base_url, "mCi")
     expect(dialog.locator("label[for=rp-field-actual_yield_mbq]")).to_have_text(
         "End-of-synthesis activity (mCi)"
     )
-    for box in dialog.locator("input[name=checklist]").all():
-        box.check()
     dialog.locator("#rp-field-actual_yield_mbq").fill("10.123")
     dialog.locator(".rp-action-submit").click()
     expect(dialog.locator(".rp-action-error")).to_contain_text(
