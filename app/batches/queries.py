@@ -296,8 +296,12 @@ def list_batches(query: ListQuery, actor: Actor) -> dict[str, Any]:
         total = count[0][0]
     ids = [r.id for r in rows]
     links, extra = order_links(ids, viewer), extensions_hooks.linked_counts(ids)
+    items = [_item(r, links, extra) for r in rows]
+    if viewer.restricted:  # hospitals: no staff names (issue 14), as in batch_detail
+        for item in items:
+            item["owner"] = None
     return {
-        "items": [_item(r, links, extra) for r in rows],
+        "items": items,
         "total": total,
         "page": query.page,
         "page_size": query.page_size,
