@@ -140,11 +140,9 @@ class BatchApi(ApiErrorsMixin, BaseApi):
     def get_events(self, pk: int):
         """The batch's timeline, oldest first (metadata for internal roles only)."""
         reads_only(db)
-        actor = current_actor()
-        if not queries.viewer_for(actor).restricted:  # written as JSON by the database
-            return Response(queries.batch_events_json(pk), status=200, mimetype="application/json")
-        items = queries.batch_events(pk, actor)
-        return json_response(200, {"items": items, "count": len(items)})
+        return Response(
+            queries.batch_events_answer(pk, current_actor()), status=200, mimetype="application/json"
+        )
 
     @expose("/<int:pk>/events.csv", methods=["GET"])
     @protect(allow_browser_login=True)

@@ -32,6 +32,7 @@ from app.capacity.models import DeliveryWindow
 from app.core.actor import Actor
 from app.core.domain import NotFound
 from app.core.extensions import db
+from app.core.jsonout import dumps
 from app.core.sql import any_of, fetch
 from app.masterdata.models import Customer, CustomerUser, HotCell, Product, Site
 from app.orders.models import Order
@@ -664,6 +665,15 @@ _EVENTS_JSON = text(
     """
 )
 _STATE_LABELS_JSON = json.dumps({s: label(s) for s in STATES}, ensure_ascii=False)
+
+
+def batch_events_answer(batch_id: int, actor: Actor) -> str | bytes:
+    """`{"items": [...], "count": n}` as JSON text for this person: written by the database for
+    internal roles (`batch_events_json`), the customer-facing timeline (`batch_events`) for hospitals."""
+    if not viewer_for(actor).restricted:
+        return batch_events_json(batch_id)
+    items = batch_events(batch_id, actor)
+    return dumps({"items": items, "count": len(items)})
 
 
 def batch_events_json(batch_id: int) -> str:
