@@ -104,6 +104,39 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
     userdbmodelview = security_views.UserDBModelView
     rolemodelview = security_views.RoleModelView
 
+    def add_permissions_view(self, base_permissions, view_menu):
+        """Create the permissions a view declares; grant nothing and delete nothing here.
+
+        FAB's version also grants each one to Admin and deletes those the view does not list. Both
+        are wrong here: several views share one permission name (CapacityAdmin, Batch, Order ...),
+        a menu entry may carry a resource's name (Genealogy, Planner) and the role matrix grants
+        acts no view declares (can_read on BatchMaterial), so FAB tried to delete the others' (a
+        "Refused to delete permission view" warning each, dozens per `flask rp sync-perms`); and
+        it handed Admin, for the moment until the matrix took them back (an audit row on every
+        run), acts Admin must never hold (a QP's release, QC review). Who holds what is the role
+        matrix's business alone (app.security.sync), and it drops what nothing declares."""
+        view_menu_db = self.add_view_menu(view_menu)
+        held = {pv.permission.name for pv in self.find_permissions_view_menu(view_menu_db) if pv.permission}
+        for name in sorted(set(base_permissions or ()) - held):
+            self.add_permission_view_menu(name, view_menu)
+
+    def declared_permissions(self) -> set[tuple[str, str]]:
+        """(permission, resource) pairs something of this application declares: a registered view,
+        the role matrix or a menu entry."""
+        from app.security.roles import COMMON, MATRIX
+
+        declared = {
+            (permission, view.class_permission_name)
+            for view in self.appbuilder.baseviews
+            if getattr(view, "class_permission_name", None)
+            for permission in getattr(view, "base_permissions", None) or ()
+        }
+        for grants in (COMMON, *MATRIX.values()):
+            declared |= {(p, resource) for resource, names in grants.items() for p in names}
+        for category in self.appbuilder.menu.get_list() if self.appbuilder.menu else ():
+            declared |= {("menu_access", item.name) for item in (category, *(category.childs or ()))}
+        return declared
+
     # --- permissions from the per-process cache (issue 16) ------------------------------------
     # FAB's has_access path sends about six statements per request; with the cache an API request
     # sends one (the user with its roles and groups), plus the permissions version every ~2 s.

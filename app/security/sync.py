@@ -6,6 +6,9 @@ permissions is written to the audit trail.
 
 from __future__ import annotations
 
+from flask_appbuilder.security.sqla.models import assoc_permissionview_role
+from sqlalchemy import select
+
 from app.security.roles import ADMIN_EXCLUDED, COMMON, MATRIX, ROLES
 
 
@@ -46,15 +49,18 @@ def sync_roles(appbuilder) -> dict[str, int]:
     # (and only logs) after the first permission of each view, so roles must exist first.
     for role_name in ROLES:
         sm.find_role(role_name) or sm.add_role(role_name)
-    appbuilder.add_permissions(update_perms=True)
+    appbuilder.add_permissions(update_perms=True)  # creates what views and menus declare, grants nothing
     all_pvms = session.query(sm.permissionview_model).all()
     existing = {(pv.permission.name, pv.view_menu.name): pv for pv in all_pvms}
+    declared = sm.declared_permissions()
     changed: dict[str, int] = {}
     # Admin last: it gets every permission, including those the matrix creates for other roles.
     for role_name in sorted(ROLES, key=lambda name: name == "Admin"):
         role = sm.find_role(role_name) or sm.add_role(role_name)
         if role_name == "Admin":
-            wanted_pvms = {pv for key, pv in existing.items() if key not in ADMIN_EXCLUDED}
+            wanted_pvms = {
+                pv for key, pv in existing.items() if key in declared and key not in ADMIN_EXCLUDED
+            }
         else:
             wanted = desired_permissions(appbuilder, role_name)
             wanted_pvms = set()
@@ -81,5 +87,12 @@ def sync_roles(appbuilder) -> dict[str, int]:
                 actor=SYSTEM,
             )
             changed[role_name] = len(added) + len(removed)
+    session.flush()
+    # What nothing declares any more (a removed view's permissions) is off the matrix's roles now;
+    # it goes unless a role made outside the matrix (FAB's role pages) still holds it.
+    held = set(session.scalars(select(assoc_permissionview_role.c.permission_view_id)))
+    for key, pv in existing.items():
+        if key not in declared and pv.id not in held:
+            session.delete(pv)
     session.commit()
     return changed
