@@ -313,10 +313,11 @@ def load_reservation(reservation_id: int) -> Reservation | None:
 
 
 def reservation_for(actor: Actor, reservation_id: int) -> Reservation:
-    """The reservation if `actor` may see it; a hospital login gets 404 for other hospitals' ones."""
+    """The reservation if `actor` may see it; a hospital login gets 404 for other hospitals' ones.
+    Loaded with what `reservation_json` shows in one statement (`load_reservation`)."""
     if not 0 < reservation_id < 2**31:
         raise NotFound("reservation")
-    reservation = db.session.get(Reservation, reservation_id)
+    reservation = load_reservation(reservation_id)
     restricted, customer_id = customer_of(actor)
     if reservation is None or (restricted and reservation.customer_id != customer_id):
         raise NotFound("reservation")

@@ -8,6 +8,7 @@ import pytest
 
 from app.core.extensions import db
 from tests import capacity_factories as f
+from tests.statement_counting import counted, permissions_version_read_once  # noqa: F401  (fixture)
 
 
 @pytest.fixture
@@ -165,3 +166,27 @@ def test_customer_cannot_see_or_cancel_another_hospitals_reservation(api, setup)
     _err(hospital.post(f"/api/v1/reservations/{rid}/cancel", json={"reason": "not mine"}), 404)
     assert planner.get(f"/api/v1/reservations/{rid}").get_json()["status"] == "HELD"
     assert api("qc").get(f"/api/v1/reservations/{rid}").status_code == 200  # internal read
+
+
+@pytest.mark.usefixtures("permissions_version_read_once")
+def test_reading_a_reservation_is_one_statement(api, setup):
+    """GET /api/v1/reservations/<id> loads the reservation with its window, calendar, slot, customer
+    and product in one statement (it loaded each lazily: six)."""
+    a = api("planner")
+    body = {"product_code": "FDG", "window_id": setup["slotted"].id, "dose_count": 2, "customer_code": "KAMC"}
+    made = a.post("/api/v1/reservations", json=body | {"slot_id": setup["slotted"].slots[0].id})
+    assert made.status_code == 201, made.get_json()
+    reservation_id = made.get_json()["id"]
+    assert a.get(f"/api/v1/reservations/{reservation_id}").status_code == 200  # warm: user cached
+    db.session.expire_all()
+    with counted() as seen:
+        got = a.get(f"/api/v1/reservations/{reservation_id}")
+    assert got.status_code == 200
+    answer = got.get_json()
+    assert (answer["customer_code"], answer["product_code"], answer["start"], answer["end"]) == (
+        "KAMC",
+        "FDG",
+        "10:00",
+        "11:00",
+    )
+    assert len(seen) == 1, seen  # the signed-in user comes from the permission cache
