@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 from psycopg.pq import ExecStatus
-from psycopg.rows import namedtuple_row
+from psycopg.rows import namedtuple_row, tuple_row
 from sqlalchemy import any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
@@ -76,18 +76,24 @@ def _prepared(key: Hashable, build: Callable[[], Any], params: dict[str, Any]) -
 
 
 def execute(
-    key: Hashable, build: Callable[[], Any], params: dict[str, Any], *, connection: Connection | None = None
+    key: Hashable,
+    build: Callable[[], Any],
+    params: dict[str, Any],
+    *,
+    connection: Connection | None = None,
+    plain: bool = False,
 ) -> list[Any]:
     """Run the statement `build()` returns (compiled once per `key`, as in `fetch`) in the session's
-    transaction (or on `connection`, a session's connection); the rows it returns (named tuples), []
-    for a statement that returns none.
+    transaction (or on `connection`, a session's connection); the rows it returns (named tuples; plain
+    tuples with `plain`, for reads of many thousand rows), [] for a statement that returns none.
 
     Errors come as SQLAlchemy's (`OperationalError` with the driver's LockNotAvailable in `.orig`,
     `IntegrityError` ...), as `session.execute` would raise them; a lost connection is invalidated
     so the pool replaces it, as SQLAlchemy does for its own statements."""
     sql, values = _prepared(key, build, params)
     conn = connection if connection is not None else db.session.connection()
-    cursor = conn.connection.driver_connection.cursor(row_factory=namedtuple_row)  # type: ignore[union-attr]
+    factory = tuple_row if plain else namedtuple_row
+    cursor = conn.connection.driver_connection.cursor(row_factory=factory)  # type: ignore[union-attr]
     try:
         _send(conn, cursor, sql, values)
         # rows only from a statement that returns some (the result's status, not `description`: that

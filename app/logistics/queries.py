@@ -164,14 +164,16 @@ def shipment_counts(batch_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 # --- genealogy ----------------------------------------------------------------------------------
 def _labels(nodes: set[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
-    """A few words per node, read in one query per node type."""
+    """A few words per node, read in one query per node type (ids as one array: a recall's genealogy
+    can reach 200,000 doses, more than a statement's bind parameters)."""
     by_type: dict[str, list[int]] = {}
     for t, i in nodes:
-        by_type.setdefault(t, []).append(i)
+        if 0 < i < 2**31:  # ids are integers: a larger one (typed into the start) names nothing
+            by_type.setdefault(t, []).append(i)
     out: dict[tuple[str, int], dict[str, Any]] = {}
     if by_type.get("LOT"):
         for lot, m in db.session.execute(
-            select(MaterialLot, Material).join(Material).where(MaterialLot.id.in_(by_type["LOT"]))
+            select(MaterialLot, Material).join(Material).where(any_of(MaterialLot.id, by_type["LOT"]))
         ).all():
             out[("LOT", lot.id)] = {
                 "label": f"Lot {lot.supplier_lot_no}",
@@ -179,14 +181,14 @@ def _labels(nodes: set[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]
                 "status": lot.status,
             }
     if by_type.get("BATCH"):
-        for b in db.session.execute(select(Batch).where(Batch.id.in_(by_type["BATCH"]))).scalars():
+        for b in db.session.execute(select(Batch).where(any_of(Batch.id, by_type["BATCH"]))).scalars():
             out[("BATCH", b.id)] = {"label": f"Batch {b.batch_no}", "detail": "", "status": b.status}
     if by_type.get("DOSE"):
         for d, ref, name in db.session.execute(
             select(DoseUnit, Order.hospital_order_reference, Customer.name)
             .join(Order, Order.id == DoseUnit.order_id)
             .join(Customer, Customer.id == DoseUnit.customer_id)
-            .where(DoseUnit.id.in_(by_type["DOSE"]))
+            .where(any_of(DoseUnit.id, by_type["DOSE"]))
         ).all():
             out[("DOSE", d.id)] = {
                 "label": f"Dose DU-{d.id:06d}",
@@ -195,7 +197,7 @@ def _labels(nodes: set[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]
             }
     if by_type.get("SHIPMENT"):
         for s, name in db.session.execute(
-            select(Shipment, Customer.name).join(Customer).where(Shipment.id.in_(by_type["SHIPMENT"]))
+            select(Shipment, Customer.name).join(Customer).where(any_of(Shipment.id, by_type["SHIPMENT"]))
         ).all():
             out[("SHIPMENT", s.id)] = {
                 "label": f"Shipment {s.shipment_no}",
@@ -207,6 +209,7 @@ def _labels(nodes: set[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]
 
 
 def genealogy_tree(start: tuple[str, int], direction: genealogy.Direction) -> dict[str, Any]:
+    """Every link and node of the genealogy (the API, the CSV and the PDF)."""
     edges = genealogy.walk(start, direction)
     nodes = (
         {start} | {(e.parent_type, e.parent_id) for e in edges} | {(e.child_type, e.child_id) for e in edges}
@@ -214,31 +217,102 @@ def genealogy_tree(start: tuple[str, int], direction: genealogy.Direction) -> di
     labels = _labels(nodes)
     if start not in labels:
         raise NotFound(start[0].lower())
-
-    def key(n: tuple[str, int]) -> str:
-        return f"{n[0].lower()}:{n[1]}"
-
     return {
-        "start": key(start),
+        "start": _key(start),
         "direction": direction,
         "nodes": [
-            {"key": key(n), "type": n[0], "id": n[1], **labels.get(n, {"label": key(n), "detail": ""})}
+            {"key": _key(n), "type": n[0], "id": n[1], **labels.get(n, {"label": _key(n), "detail": ""})}
             for n in sorted(nodes)
         ],
-        "edges": [
-            {
-                "parent": key((e.parent_type, e.parent_id)),
-                "child": key((e.child_type, e.child_id)),
-                "event": e.event,
-                "quantity": e.quantity,
-                "unit": e.unit,
-                "at": e.occurred_at,
-                "by": e.actor_name,
-                "depth": e.depth,
-                "direction": e.direction,
-            }
-            for e in edges
-        ],
+        "edges": [_edge(e) for e in edges],
+    }
+
+
+# The genealogy page shows at most this many links; the CSV and the API give every one.
+PAGE_LINKS = 500
+# A PDF of more links than this is refused with a pointer to the CSV (WeasyPrint would take minutes
+# and the document would run to thousands of pages).
+PDF_LINKS = 5_000
+_SECTIONS = (("backward", "Came from", "child", "parent"), ("forward", "Went to", "parent", "child"))
+
+
+def _key(node: tuple[str, int]) -> str:
+    return f"{node[0].lower()}:{node[1]}"
+
+
+def genealogy_page(
+    start: tuple[str, int], direction: genealogy.Direction, limit: int = PAGE_LINKS
+) -> dict[str, Any]:
+    """The genealogy as the page draws it: per direction, the tree in depth-first order as rows
+    (level, node, the link that reaches it), at most `limit` rows in all. A node reached again by
+    another path (a shipment holding doses of several batches) is shown each time but its own links
+    only the first time (`again`), so a shared subtree is drawn once; with the nearest links first,
+    a large genealogy (a lot in 10,000 batches) is cut with the number of links it has, never
+    silently. Labels are read only for the nodes drawn."""
+    edges = genealogy.walk(start, direction)
+    drawn: set[tuple[str, int]] = {start}
+    sections: list[dict[str, Any]] = []
+    budget = limit
+    for name, title, near, far in _SECTIONS:
+        if direction not in (name, "both"):
+            continue
+        children: dict[tuple[str, int], list[Any]] = {}
+        for e in edges:
+            if e.direction == name:
+                children.setdefault(_end(e, near), []).append(e)
+        rows: list[dict[str, Any]] = []
+        expanded = {start}
+        stack = [(1, e) for e in reversed(children.get(start, []))]
+        while stack and len(rows) < budget:
+            level, e = stack.pop()
+            other = _end(e, far)
+            again = other in expanded
+            rows.append(
+                {"level": level, "node": _key(other), "again": again and other in children, **_edge(e)}
+            )
+            drawn.add(other)
+            if not again:
+                expanded.add(other)
+                stack.extend((level + 1, k) for k in reversed(children.get(other, [])))
+        budget -= len(rows)
+        sections.append({"direction": name, "title": title, "rows": rows, "cut": bool(stack)})
+    labels = _labels(drawn)
+    if start not in labels:
+        raise NotFound(start[0].lower())
+    reached: dict[str, set[int]] = {}
+    for e in edges:
+        node = _end(e, "child" if e.direction == "forward" else "parent")
+        if node != start:
+            reached.setdefault(node[0], set()).add(node[1])
+    return {
+        "start": _key(start),
+        "direction": direction,
+        "nodes": {
+            _key(n): {"type": n[0], "id": n[1], **labels.get(n, {"label": _key(n), "detail": ""})}
+            for n in drawn
+        },
+        "sections": sections,
+        "links": len(edges),
+        "shown": limit - budget,
+        "reached": {t: len(reached[t]) for t in ("LOT", "BATCH", "DOSE", "SHIPMENT") if t in reached},
+    }
+
+
+def _end(e: Any, side: str) -> tuple[str, int]:
+    return (e.parent_type, e.parent_id) if side == "parent" else (e.child_type, e.child_id)
+
+
+def _edge(e: Any) -> dict[str, Any]:
+    return {
+        "parent": _key((e.parent_type, e.parent_id)),
+        "child": _key((e.child_type, e.child_id)),
+        "event": e.event,
+        "quantity": e.quantity,
+        "unit": e.unit,
+        "at": e.occurred_at,
+        "by": e.actor_name,
+        "depth": e.depth,
+        "direction": e.direction,
     }
 
 
