@@ -334,12 +334,13 @@ def login_page(client, username: str, password: str = DEMO_PASSWORD):
 
 
 @pytest.fixture(scope="session")
-def make_app(test_config):
+def make_app(test_config, app):
     """`make_app(WTF_CSRF_ENABLED=True, ...)`: another app on the same test database and Redis.
 
     For tests that need settings the shared `app` must not have (CSRF or the login limiter on,
     production cookie flags, an unreachable database) or test-only routes, which Flask accepts only
-    before an app's first request.
+    before an app's first request. It asks for `app` so that the database is migrated, synced and
+    seeded even when the test runs alone.
     """
     from app import create_app
 
