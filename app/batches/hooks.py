@@ -95,3 +95,7 @@ def register_release_lead(provider: Any) -> None:
 
 def release_lead(t0: Any, t1: Any) -> dict[str, Any] | None:
     return _release_lead(t0, t1) if _release_lead is not None else None
+
+
+def has_release_lead() -> bool:
+    return _release_lead is not None

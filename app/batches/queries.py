@@ -737,12 +737,18 @@ def batch_metrics(actor: Actor, now: dt.datetime | None = None) -> dict[str, Any
         where = [*conditions, *([visible] if visible is not None else [])]
         return select(func.count()).select_from(Batch).where(*where).scalar_subquery()
 
-    released = and_(Batch.released_at >= week_ago, Batch.actual_end_at.is_not(None))
-    lead = (
-        select(func.avg(func.extract("epoch", Batch.released_at - Batch.actual_end_at) / 60))
-        .where(released, *([visible] if visible is not None else []))
-        .scalar_subquery()
-    )
+    # The release lead time: internal viewers get the KPI page's own figure (the same on both pages,
+    # read by its own query, not computed here as well); a hospital's is read here, over its own
+    # batches only (and everyone's when the KPI part is not there).
+    own_lead: tuple[Any, ...] = ()
+    if visible is not None or not batch_hooks.has_release_lead():
+        released = and_(Batch.released_at >= week_ago, Batch.actual_end_at.is_not(None))
+        own_lead = (
+            select(func.avg(func.extract("epoch", Batch.released_at - Batch.actual_end_at) / 60))
+            .where(released, *([visible] if visible is not None else []))
+            .scalar_subquery(),
+            count(released),
+        )
     row = db.session.execute(
         select(
             count(
@@ -751,15 +757,14 @@ def batch_metrics(actor: Actor, now: dt.datetime | None = None) -> dict[str, Any
             count(Batch.status.in_(AWAITING_QC)),
             count(Batch.status.in_(AWAITING_QP)),
             count(Batch.status.in_(ACTIVE_EXCEPTIONS)),
-            lead,
-            count(released),
+            *own_lead,
         )
     ).one()
-    avg_lead, lead_batches = None if row[4] is None else round(float(row[4]), 1), row[5]
-    # Internal viewers: the KPI page's own lead-time query (the same figure on both pages).
-    lead = batch_hooks.release_lead(week_ago, now) if visible is None else None
-    if lead is not None:
-        avg_lead, lead_batches = lead["avg_min"], lead["batches"]
+    if own_lead:
+        avg_lead, lead_batches = None if row[4] is None else round(float(row[4]), 1), row[5]
+    else:  # the KPI part answers None when no batch was released in the week
+        lead = batch_hooks.release_lead(week_ago, now)
+        avg_lead, lead_batches = (lead["avg_min"], lead["batches"]) if lead is not None else (None, 0)
     return {
         "batches_today": row[0],
         "awaiting_qc": row[1],

@@ -177,7 +177,7 @@ def test_otif_handoffs_and_dispensed_against_the_hand_computed_day(app_ctx, db_s
     assert db.session.query(KpiDaily).filter(KpiDaily.day == DAY).count() == 1
 
 
-def test_batch_list_cards_are_the_kpi_queries(app_ctx, db_session):
+def test_batch_list_cards_are_the_kpi_queries(app_ctx, db_session, monkeypatch):
     _day(db_session)
     now = EOS + dt.timedelta(hours=1)
     lead = queries.release_lead(now - dt.timedelta(days=7), now)
@@ -192,6 +192,11 @@ def test_batch_list_cards_are_the_kpi_queries(app_ctx, db_session):
     assert m["utilization"] == util and util["total_min"] == sum(
         r["total_min"] for r in queries.minutes_by_window(DAY, DAY, now=now)
     )
+    # Without the KPI part the card's own query gives the same figure (it is not computed twice).
+    monkeypatch.setattr(batch_hooks, "_release_lead", None)
+    alone = batch_metrics(actor("Planner"), now)
+    assert alone["release_lead_time_batches"] == lead["total"]["batches"]
+    assert alone["avg_release_lead_time_min"] == pytest.approx(lead["total"]["avg_min"], abs=0.1)
 
 
 def test_xlsx_and_pdf_exports(client, db_session):
