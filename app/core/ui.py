@@ -14,6 +14,8 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from markupsafe import Markup
+
 from app.core.web import to_local
 
 
@@ -69,6 +71,33 @@ def register_looks(kind: str, looks: dict[str, Look], none_look: Look) -> None:
     """A part adds how its statuses look (called from the part's `register`)."""
     KINDS[kind] = looks
     NONE_LOOK[kind] = none_look
+    _BADGES.clear()
+
+
+_BADGES: dict[tuple[str, str | None, str], Markup] = {}
+
+
+def status_badge(kind: str, value: str | None, size: str = "") -> Markup:
+    """The badge of `value` (the `status_badge` macro of core/ui.html draws this). Made once per
+    kind, value and size: a list page draws 150 of them, and a Jinja macro call per badge was a
+    tenth of the page's rendering."""
+    key = (kind, value, size)
+    badge = _BADGES.get(key)
+    if badge is None:
+        lk = look(kind, value)
+        badge = Markup(
+            '<span class="rp-badge rp-tone-{tone}{size}" data-status="{value}"><i class="fa fa-{icon}"'
+            ' aria-hidden="true"></i> {label}</span>'
+        ).format(
+            tone=lk.tone,
+            size=f" rp-badge-{size}" if size else "",
+            value=value or "",
+            icon=lk.icon,
+            label=lk.label,
+        )
+        if len(_BADGES) < 4096:  # statuses are a closed set; an odd value is drawn, not kept
+            _BADGES[key] = badge
+    return badge
 
 
 def look(kind: str, value: str | None) -> Look:
@@ -92,5 +121,7 @@ def local_short(value: dt.datetime | None) -> str:
 
 def register_jinja(app) -> None:
     """Expose the map to every template (`status_look(kind, value)`, `status_looks_json()`)."""
-    app.jinja_env.globals.update(status_look=look, STATUS_KINDS=KINDS, status_looks_json=looks_json)
+    app.jinja_env.globals.update(
+        status_look=look, status_badge_html=status_badge, STATUS_KINDS=KINDS, status_looks_json=looks_json
+    )
     app.jinja_env.filters["local_short"] = local_short
