@@ -6,7 +6,7 @@ import time
 from urllib.parse import urlparse
 
 import jwt
-from flask import current_app, request
+from flask import current_app, g, has_request_context, request
 from flask_appbuilder.api import expose
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
@@ -15,6 +15,7 @@ from flask_appbuilder.utils.limit import Limit
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended import view_decorators as jwt_view_decorators
 from flask_limiter.util import get_remote_address
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -188,6 +189,29 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
 
     def is_item_public(self, permission_name, view_name) -> bool:
         return (permission_name, view_name) in self.public_permissions()
+
+    def has_access(self, permission_name: str, view_name: str) -> bool:
+        """FAB's check, with the signed-in page user's permission set looked up once per request: a
+        page asks once per menu entry and action (about 60 times), each time through the login
+        proxies, the user's roles and the cache's version check. The memo belongs to the request
+        (kept in its WSGI environ: tests that share one app context across requests share `g`).
+        API keys, bearer tokens, builtin roles and anonymous visitors take FAB's path."""
+        if has_request_context() and not getattr(g, "_api_key_user", False) and current_user.is_authenticated:
+            user = self._get_safe_user(g.user)
+            memo = request.environ.get("rp.access")
+            if memo is None or memo[0] is not user:
+                pairs = None
+                active = bool(user and user.is_active)
+                if active:
+                    roles = self.get_user_roles(user)
+                    if not any(role.name in self.builtin_roles for role in roles):
+                        pairs = self.cached_role_permissions(roles)
+                memo = request.environ["rp.access"] = (user, active, pairs)
+            if not memo[1]:
+                return False
+            if memo[2] is not None:
+                return (permission_name, view_name) in memo[2]
+        return super().has_access(permission_name, view_name)
 
     def _has_view_access(self, user: object, permission_name: str, view_name: str) -> bool:
         if not getattr(user, "is_authenticated", False):

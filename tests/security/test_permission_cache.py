@@ -295,3 +295,23 @@ def test_a_deactivated_user_is_refused_in_another_process_within_5_seconds(
         committed.commit()
 
     assert _seconds_until_another_process_refuses(app, uid, (401,), deactivate, database_url, redis_url) < 5.0
+
+
+def test_a_page_user_s_revoked_permission_applies_on_the_next_request(app, client, db_session):
+    """Pages ask has_access about sixty times a request and remember the answer set for that request
+    only: the next request (here in the same app context, as in these tests) sees the revocation."""
+    from tests.conftest import login_page
+
+    login_page(client, "planner")
+    page = client.get("/batches/")
+    assert page.status_code == 200 and 'href="/batches/"' in page.get_data(as_text=True)
+    sm = app.appbuilder.sm
+    role = sm.find_role("Planner")
+    role.permissions = [
+        pv for pv in role.permissions if (pv.permission.name, pv.view_menu.name) != ("can_read", "Batch")
+    ]
+    db_session.commit()
+    refused = client.get("/batches/")
+    assert refused.status_code in (302, 403)
+    home = client.get("/")
+    assert home.status_code == 200
