@@ -86,6 +86,8 @@ class Config:
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.SecurityManager"
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 200
+    # The batch list page counts at most this many matches ("1-50 of more than 10,000"); the API counts all.
+    BATCH_LIST_COUNT_CAP = int(os.environ.get("BATCH_LIST_COUNT_CAP", "10000"))
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
     # FAB calls this object (a dotted string made every user form with a password fail with a 500).
     FAB_PASSWORD_COMPLEXITY_VALIDATOR = validate_password

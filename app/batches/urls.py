@@ -219,9 +219,14 @@ def sort_link(pairs: Pairs, key: str) -> dict[str, Any]:
     return {"href": href, "current": is_current, "order": order, "aria": aria}
 
 
-def page_links(pairs: Pairs, page: int, page_size: int, total: int) -> dict[str, Any]:
+def page_links(pairs: Pairs, page: int, page_size: int, total: int, exact: bool = True) -> dict[str, Any]:
+    """Page links around the current page. `exact=False`: `total` is a lower bound (the list counted
+    up to its cap), so there is no last page to link and there is always a next one."""
     pages = max(1, (total + page_size - 1) // page_size)
-    window = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    if exact:
+        window = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    else:
+        window = sorted({1, *range(max(1, page - 2), page + 2)})  # more rows than page + 1 pages hold
     items: list[dict[str, Any]] = []
     last = 0
     for n in window:
@@ -229,12 +234,15 @@ def page_links(pairs: Pairs, page: int, page_size: int, total: int) -> dict[str,
             items.append({"gap": True})
         items.append({"n": n, "href": list_url(pairs, page=n), "current": n == page})
         last = n
+    if not exact:
+        items.append({"gap": True})
     first_row = 0 if total == 0 else min(total, (page - 1) * page_size + 1)
     return {
-        "pages": pages,
+        "pages": pages if exact else max(pages, page + 1),
         "items": items,
         "prev": list_url(pairs, page=page - 1) if page > 1 else None,
-        "next": list_url(pairs, page=page + 1) if page < pages else None,
+        "next": list_url(pairs, page=page + 1) if page < pages or not exact else None,
         "first_row": first_row,
         "last_row": min(total, page * page_size),
+        "exact": exact,
     }

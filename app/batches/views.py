@@ -64,7 +64,7 @@ def _parse(pairs: urls.Pairs) -> tuple[ListQuery, urls.Pairs, str | None]:
 def list_context(args: MultiDict) -> dict[str, Any]:
     actor = current_actor()
     query, pairs, problem = _parse(urls.filter_pairs(args))
-    result = queries.list_batches(query, actor)
+    result = queries.list_batches(query, actor, count_cap=current_app.config.get("BATCH_LIST_COUNT_CAP"))
     metrics = queries.batch_metrics(actor)
     options = batch_pages.filter_options(actor)
     may_act = _may("can_transition", "Batch")
@@ -87,7 +87,9 @@ def list_context(args: MultiDict) -> dict[str, Any]:
         "row_dialogs": dialogs,
         "restricted": queries.viewer_for(actor).restricted,
         "sorts": {k: urls.sort_link(pairs, k) for k in ("planned_at", "status", "updated_at")},
-        "paging": urls.page_links(pairs, query.page, query.page_size, result["total"]),
+        "paging": urls.page_links(
+            pairs, query.page, query.page_size, result["total"], exact=result.get("total_exact", True)
+        ),
         "saved": saved_views.list_views(g.user.id),
         "current_query": urls.list_url([(k, v) for k, v in pairs if k != "page"]).partition("?")[2],
         "urls": urls,

@@ -89,6 +89,28 @@ def test_sort_and_pagination_links_keep_the_filters(client, app_ctx):
     )
 
 
+def test_a_list_larger_than_the_count_cap_says_more_than_and_pages_on(app, client, app_ctx, monkeypatch):
+    """The page counts at most BATCH_LIST_COUNT_CAP matches; the API counts them all."""
+    for _ in range(7):
+        journey("SCHEDULED")
+    monkeypatch.setitem(app.config, "BATCH_LIST_COUNT_CAP", 4)
+    login_page(client, "prod")
+    html = page(client, "/batches/?status=SCHEDULED&page_size=2")
+    exact = client.get("/api/v1/batches?status=SCHEDULED&page_size=2").get_json()["total"]
+    assert exact >= 7
+    assert "1–2</strong> of more than <strong>4</strong> batches" in html
+    assert "more than 4 in all, page 1" in html
+    assert re.search(r'href="/batches/\?status=SCHEDULED&amp;page_size=2&amp;page=2"[^>]*rel="next"', html)
+    last_page = (exact + 1) // 2  # at least 4: the pager links pages 1 and 2 and no last page
+    assert f'page={last_page}"' not in html and "…" in html
+    second = page(client, "/batches/?status=SCHEDULED&page_size=2&page=2")
+    assert "3–4</strong> of more than <strong>4</strong>" in second
+    past = page(client, "/batches/?status=SCHEDULED&page_size=2&page=3")  # beyond the cap: counted exactly
+    assert f"5–6</strong> of <strong>{exact}</strong>" in past
+    monkeypatch.setitem(app.config, "BATCH_LIST_COUNT_CAP", 1000)
+    assert f"of <strong>{exact}</strong>" in page(client, "/batches/?status=SCHEDULED&page_size=2")
+
+
 def test_partial_refresh_returns_only_the_results(client, app_ctx):
     journey("SCHEDULED")
     login_page(client, "prod")
