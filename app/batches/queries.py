@@ -33,7 +33,7 @@ from app.core.actor import Actor
 from app.core.domain import NotFound
 from app.core.extensions import db
 from app.core.jsonout import dumps
-from app.core.sql import any_of, fetch
+from app.core.sql import any_of, execute, fetch
 from app.masterdata.models import Customer, CustomerUser, HotCell, Product, Site
 from app.orders.models import Order
 
@@ -713,7 +713,11 @@ def batch_events_answer(batch_id: int, actor: Actor) -> str | bytes:
 def batch_events_json(batch_id: int) -> str:
     """`{"items": [...], "count": n}` of an internal viewer's timeline as JSON text (404 if no batch).
     Hospitals get `batch_events` (their customer-facing view is filtered in Python)."""
-    row = db.session.execute(_EVENTS_JSON, {"batch_id": batch_id, "labels": _STATE_LABELS_JSON}).one()
+    # Through the lean executor: the statement's own work is the answer, SQLAlchemy's per-statement
+    # handling was a tenth of the request.
+    (row,) = execute(
+        ("batches.events_json",), lambda: _EVENTS_JSON, {"batch_id": batch_id, "labels": _STATE_LABELS_JSON}
+    )
     if not row.found:
         raise NotFound("batch")
     return str(row.body)
