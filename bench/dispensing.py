@@ -153,21 +153,16 @@ def bench_genealogy(app, raw_url: str, lot_id: int, runs: int, expected_doses: i
 
 
 def raw_walk(conn, start: tuple[str, int], sql: str, far_type: int = 3, far_id: int = 4) -> list[tuple]:
-    """The walk by hand: one level statement per level through psycopg, the reached nodes in a set."""
-    from app.genealogy.queries import level_params
+    """The walk with each level sent raw through psycopg (the same breadth-first bookkeeping as the
+    service: `genealogy.levels` with a psycopg runner)."""
+    from app.genealogy.queries import levels
 
-    sql = _raw(sql)
-    entered, frontier, out = {start}, [start], []
-    while frontier:
-        rows = conn.execute(sql, level_params(frontier)).fetchall()
-        out.extend(rows)
-        frontier = []
-        for row in rows:
-            node = (row[far_type], row[far_id])
-            if node not in entered:
-                entered.add(node)
-                frontier.append(node)
-    return out
+    raw = _raw(sql)
+    return [
+        row
+        for _depth, rows in levels(start, sql, (far_type, far_id), lambda p: conn.execute(raw, p).fetchall())
+        for row in rows
+    ]
 
 
 # The first version's walk (each row carries its path; kept here as the reference figure).

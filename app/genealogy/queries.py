@@ -14,7 +14,7 @@ question) reads only the far ends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 
@@ -93,19 +93,26 @@ def parse_direction(raw: str | None) -> Direction:
 
 
 def levels(
-    start: tuple[str, int], name: str, statements: dict[str, str], far: tuple[int, int]
+    start: tuple[str, int],
+    statement: str,
+    far: tuple[int, int],
+    run: Callable[[dict[str, list[int]]], list[Any]] | None = None,
 ) -> Iterator[tuple[int, list[Any]]]:
-    """(depth, rows) for each level of the breadth-first walk from `start` in direction `name`;
-    `far`: where a row holds its far node's type and id. A node is entered once: the first
-    (shortest) time it is reached. Through the lean executor (a level can bring 200,000 rows)."""
-    statement = statements[name]
+    """(depth, rows) for each level of the breadth-first walk from `start`, one `statement` (a
+    LEVEL_SQL or LEVEL_FAR_SQL entry) per level; `far`: where a row holds its far node's type and id.
+    A node is entered once: the first (shortest) time it is reached. `run(params)` sends a level
+    (default: the lean executor, plain tuples: a level can bring 200,000 rows; the benchmark passes
+    its raw psycopg twin)."""
+    if run is None:
+
+        def run(params: dict[str, list[int]]) -> list[Any]:
+            return sql.execute(("genealogy.level", statement), lambda: text(statement), params, plain=True)
+
     far_type, far_id = far
     entered, frontier, depth = {start}, [start], 0
     while frontier:
         depth += 1
-        rows = sql.execute(
-            ("genealogy.level", statement), lambda: text(statement), level_params(frontier), plain=True
-        )
+        rows = run(level_params(frontier))
         yield depth, rows
         frontier = []
         for row in rows:
@@ -123,7 +130,7 @@ def walk(start: tuple[str, int], direction: Direction = "forward") -> list[Edge]
     for name in ("forward", "backward"):
         if direction not in (name, "both"):
             continue
-        for depth, rows in levels(start, name, LEVEL_SQL, _FAR_COLUMNS[name]):
+        for depth, rows in levels(start, LEVEL_SQL[name], _FAR_COLUMNS[name]):
             rows.sort(key=itemgetter(0))
             edges.extend(
                 Edge(
@@ -151,6 +158,6 @@ def reached(start: tuple[str, int], node_type: str) -> list[int]:
     if start[0] not in NODE_TYPES or node_type not in NODE_TYPES:
         raise ValueError(f"{start[0]} / {node_type}")
     found: set[int] = set()
-    for _depth, rows in levels(start, "forward", LEVEL_FAR_SQL, (0, 1)):
+    for _depth, rows in levels(start, LEVEL_FAR_SQL["forward"], (0, 1)):
         found.update(node_id for far_type, node_id in rows if far_type == node_type)
     return sorted(found)

@@ -230,10 +230,8 @@ def genealogy_tree(start: tuple[str, int], direction: genealogy.Direction) -> di
 
 # The genealogy page shows at most this many links; the CSV and the API give every one.
 PAGE_LINKS = 500
-# A PDF of more links than this is refused with a pointer to the CSV (WeasyPrint would take minutes
-# and the document would run to thousands of pages).
-PDF_LINKS = 5_000
-_SECTIONS = (("backward", "Came from", "child", "parent"), ("forward", "Went to", "parent", "child"))
+_SIDES = {"backward": ("child", "parent"), "forward": ("parent", "child")}  # a link's near and far end
+_SECTIONS = (("backward", "Came from"), ("forward", "Went to"))
 
 
 def _key(node: tuple[str, int]) -> str:
@@ -253,9 +251,10 @@ def genealogy_page(
     drawn: set[tuple[str, int]] = {start}
     sections: list[dict[str, Any]] = []
     budget = limit
-    for name, title, near, far in _SECTIONS:
+    for name, title in _SECTIONS:
         if direction not in (name, "both"):
             continue
+        near, far = _SIDES[name]
         children: dict[tuple[str, int], list[Any]] = {}
         for e in edges:
             if e.direction == name:
@@ -281,7 +280,7 @@ def genealogy_page(
         raise NotFound(start[0].lower())
     reached: dict[str, set[int]] = {}
     for e in edges:
-        node = _end(e, "child" if e.direction == "forward" else "parent")
+        node = _end(e, _SIDES[e.direction][1])
         if node != start:
             reached.setdefault(node[0], set()).add(node[1])
     return {

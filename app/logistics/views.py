@@ -11,7 +11,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from sqlalchemy import select
 
 from app.core.actor import current_actor
-from app.core.domain import DomainError, ValidationFailed
+from app.core.domain import ValidationFailed
 from app.core.exports import csv_text
 from app.core.extensions import db
 from app.core.web import parse_local
@@ -204,13 +204,6 @@ class GenealogyView(BaseView):
         tree = self._tree()
         if tree is None:
             raise ValidationFailed("Choose where the genealogy starts.", {"start": "Required."})
-        if len(tree["edges"]) > queries.PDF_LINKS:
-            raise DomainError(
-                "TOO_LARGE_FOR_PDF",
-                f"This genealogy has {len(tree['edges']):,} links, too many for a PDF (at most "
-                f"{queries.PDF_LINKS:,}). Download the CSV, which holds them all, or start from one batch.",
-                422,
-            )
         return Response(
             documents.genealogy_pdf(tree),
             mimetype="application/pdf",

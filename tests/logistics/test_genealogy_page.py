@@ -12,7 +12,7 @@ import pytest
 
 from app.core.extensions import db
 from app.genealogy.service import record_edge
-from app.logistics import queries
+from app.logistics import documents, queries
 from tests.conftest import login_page
 from tests.dispensing_factories import material_lot
 
@@ -83,7 +83,7 @@ def test_the_page_s_lists_are_balanced_and_nothing_is_cut_when_small(client):
 
 def test_a_pdf_too_large_is_refused_with_a_pointer_to_the_csv(client, monkeypatch):
     lot = _diamond()
-    monkeypatch.setattr(queries, "PDF_LINKS", 5)
+    monkeypatch.setattr(documents, "PDF_LINKS", 5)
     login_page(client, "logi")
     r = client.get(f"/logistics/genealogy/export.pdf?start=lot:{lot.id}")
     assert r.status_code == 422
