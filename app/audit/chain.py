@@ -113,12 +113,17 @@ def _normalise(value: Any) -> Any:
     return value
 
 
+# json.dumps with these options, built once: json.dumps makes a new encoder on every call with
+# options (the same output; a move signs two rows).
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(row: dict[str, Any]) -> bytes:
     """One stable byte string per row: JSON with sorted keys, so JSONB's key order does not matter."""
     values = [row[f] for f in FIELDS]
     values[1] = _iso(values[1])  # occurred_at
     values[8], values[9] = _normalise(values[8]), _normalise(values[9])  # before, after (JSONB)
-    return json.dumps([HMAC_ALG, *values], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL_JSON.encode([HMAC_ALG, *values]).encode()
 
 
 def row_hmac(key: bytes, row: dict[str, Any]) -> str:
@@ -127,7 +132,7 @@ def row_hmac(key: bytes, row: dict[str, Any]) -> str:
 
 def sign(key: bytes, payload: dict[str, Any]) -> str:
     """HMAC of a JSON document (anchors, seals): sorted keys, compact separators."""
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    body = _CANONICAL_JSON.encode(payload).encode()
     return hmac.new(key, body, hashlib.sha256).hexdigest()
 
 

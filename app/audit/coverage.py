@@ -43,11 +43,15 @@ SEALED = "SEALED"
 UPGRADED = "CHAIN_UPGRADED"
 
 
+# json.dumps(sort_keys=True, separators=(",", ":")), built once (json.dumps makes an encoder per call)
+_CONTENT_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def content_hash(row_json: str, columns: list[str], values: dict[str, Any] | None = None) -> str:
     # parse_float=str keeps numeric values exactly as PostgreSQL prints them (`values`: row_json
     # already parsed that way)
     values = json.loads(row_json, parse_float=str) if values is None else values
-    body = json.dumps({c: values.get(c) for c in columns}, sort_keys=True, separators=(",", ":"))
+    body = _CONTENT_JSON.encode({c: values.get(c) for c in columns})
     return hashlib.sha256(body.encode()).hexdigest()
 
 

@@ -9,6 +9,7 @@ string (an object is refused, not stored as "{'a': 1}").
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import String, event, inspect
@@ -45,17 +46,26 @@ def text_input(
     return value or None
 
 
+@functools.cache
+def _limits(mapper: Any) -> tuple[tuple[str, int], ...]:
+    """(attribute, length) of a mapped class's String columns with a declared length: read once per
+    class (the guard runs on every row of every flush and on every batch move)."""
+    out = []
+    for attr in mapper.column_attrs:
+        column_type = attr.columns[0].type
+        length = getattr(column_type, "length", None)
+        if length and isinstance(column_type, String):
+            out.append((attr.key, length))
+    return tuple(out)
+
+
 def _check_row(obj: Any) -> None:
     state = inspect(obj)
-    mapper = state.mapper
-    for attr in mapper.column_attrs:
-        column = attr.columns[0]
-        length = getattr(column.type, "length", None)
-        if not length or not isinstance(column.type, String):
-            continue
-        value = state.dict.get(attr.key)
+    values = state.dict
+    for key, length in _limits(state.mapper):
+        value = values.get(key)
         if isinstance(value, str) and len(value) > length:
-            raise too_long(attr.key, length)
+            raise too_long(key, length)
 
 
 @event.listens_for(Session, "before_flush")

@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -100,6 +101,25 @@ def fmt_utc(value: dt.datetime | None) -> str:
     return value.astimezone(dt.UTC).strftime("%d %b %Y %H:%M:%S UTC")
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions; a request without a session cookie (every API call with a
+    bearer token) gets its new empty session without a signing serializer being built for nothing
+    (Flask builds one, with its key derivation, on every request: about 0.07 ms, issue 16). A request
+    with the cookie is read exactly as Flask reads it."""
+
+    def open_session(self, app, request):  # type: ignore[no-untyped-def]
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response):  # type: ignore[no-untyped-def]
+        if not session and not session.modified:  # nothing to set or delete: Flask's own early return
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
+
 def init_web(app: Flask) -> None:
     from app.core import lengths  # noqa: F401  (registers the column-length guard on every session)
     from app.core.guards import init_guards
@@ -107,6 +127,7 @@ def init_web(app: Flask) -> None:
 
     init_guards(app)
     init_headers(app)
+    app.session_interface = CookieSessions()
     app.jinja_env.filters["local"] = fmt_local
     app.jinja_env.filters["localtime"] = fmt_time
     app.jinja_env.filters["utc"] = fmt_utc

@@ -47,6 +47,40 @@ def _not_rate_limited_method() -> bool:
     return request.method not in LIMITED_METHODS
 
 
+# flask_jwt_extended keeps the verified token and its user in `g`.
+JWT_USER = "_jwt_extended_jwt_user"
+_JWT_KEYS = ("_jwt_extended_jwt", "_jwt_extended_jwt_header", JWT_USER, "_jwt_extended_jwt_location")
+
+
+def forget_previous_token() -> None:
+    """A request starts with no verified token. Each request has its own `g` in a server; a test that
+    holds one app context open across requests shares it, and a token verified for an earlier request
+    must not sign in the next one (`_request_user` trusts what `g` holds)."""
+    for key in _JWT_KEYS:
+        g.pop(key, None)
+
+
+def _check_writes_only(app, limiter) -> None:
+    """Flask-Limiter's per-request check runs only for the methods a limit of ours counts.
+
+    The request filter above already exempts every other request, but only after Flask-Limiter has
+    resolved the endpoint's limits and meta limits (about 0.1 ms of every read, issue 16). The check
+    it registered as a before_request function is wrapped so a read returns before any of that; a POST
+    takes the same path as before."""
+    check = limiter._check_request_limit
+    funcs = app.before_request_funcs.setdefault(None, [])
+    for i, func in enumerate(funcs):
+        if func == check:
+
+            def check_request_limit() -> None:
+                if request.method in LIMITED_METHODS:
+                    check()
+
+            funcs[i] = check_request_limit
+            return
+    # not registered: Flask-Limiter is disabled (RATELIMIT_ENABLED false, as in most tests)
+
+
 def _login_failed(response) -> bool:
     """Only failed sign-ins count towards AUTH_RATE_LIMIT: colleagues signing in one after another
     from one address (a shared lab PC, a hospital NAT) are not locked out; a password guesser is.
@@ -194,10 +228,13 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
         """FAB's check, with the signed-in page user's permission set looked up once per request: a
         page asks once per menu entry and action (about 60 times), each time through the login
         proxies, the user's roles and the cache's version check. The memo belongs to the request
-        (kept in its WSGI environ: tests that share one app context across requests share `g`).
-        API keys, bearer tokens, builtin roles and anonymous visitors take FAB's path."""
-        if has_request_context() and not getattr(g, "_api_key_user", False) and current_user.is_authenticated:
-            user = self._get_safe_user(g.user)
+        (kept in its WSGI environ: tests that share one app context across requests share `g`). An
+        API call's bearer token is read at the first check (`_request_user`). API keys, builtin roles
+        and anonymous visitors take FAB's path."""
+        if has_request_context() and not getattr(g, "_api_key_user", False):
+            user = self._request_user()
+            if user is None:
+                return super().has_access(permission_name, view_name)
             memo = request.environ.get("rp.access")
             if memo is None or memo[0] is not user:
                 pairs = None
@@ -212,6 +249,25 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
             if memo[2] is not None:
                 return (permission_name, view_name) in memo[2]
         return super().has_access(permission_name, view_name)
+
+    def _request_user(self):
+        """The request's signed-in user for `has_access`: the page session's user; else the bearer
+        token's user of an API call. FAB's `protect` asks `has_access` first, gets False for a token
+        not yet read, then verifies the token and asks again: here the token is verified at the first
+        question, as `protect` would do next (a bad or expired token is refused by the same
+        exception), so an API call takes one permission check instead of two (issue 16). Pages never
+        read a bearer token. None: anonymous (FAB's path decides: public permissions)."""
+        if current_user.is_authenticated:
+            return self._get_safe_user(g.user)
+        loaded = g.get(JWT_USER)  # this request's (forget_previous_token clears a shared `g`)
+        if (
+            loaded is None
+            and request.path.startswith("/api/")
+            and request.headers.get("Authorization", "").startswith("Bearer ")
+        ):
+            jwt_view_decorators.verify_jwt_in_request()
+            loaded = g.get(JWT_USER)
+        return loaded["loaded_user"] if loaded else None
 
     def _has_view_access(self, user: object, permission_name: str, view_name: str) -> bool:
         if not getattr(user, "is_authenticated", False):
@@ -294,6 +350,7 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
         """FAB's limiter; requests with a method no limit of ours applies to skip its checks."""
         limiter = super().create_limiter(app)
         limiter.request_filter(_not_rate_limited_method)
+        _check_writes_only(app, limiter)
         return limiter
 
     @property
@@ -314,6 +371,7 @@ class SecurityManager(AuditedLoginMixin, FabSecurityManager):
     def create_jwt_manager(self, app) -> JWTManager:
         jwt_manager = super().create_jwt_manager(app)
         _remember_verified_tokens(jwt_manager)
+        app.before_request(forget_previous_token)
 
         @jwt_manager.unauthorized_loader
         def _missing(reason: str):

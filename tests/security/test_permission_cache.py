@@ -315,3 +315,47 @@ def test_a_page_user_s_revoked_permission_applies_on_the_next_request(app, clien
     assert refused.status_code in (302, 403)
     home = client.get("/")
     assert home.status_code == 200
+
+
+def test_a_bearer_api_call_is_checked_once(floor_app, monkeypatch):
+    """FAB's protect asked has_access twice per API call (False before the token was read, then True);
+    the token is now read at the first check (issue 16)."""
+    sm = floor_app.appbuilder.sm
+    with rolled_back(floor_app):
+        api = Api(floor_app.test_client(), "planner")
+        answers = []
+        original = sm.has_access
+        monkeypatch.setattr(sm, "has_access", lambda *a: answers.append(original(*a)) or answers[-1])
+        assert api.get("/api/v1/perm-cache-floor/").status_code == 200
+        assert answers == [True]
+        answers.clear()
+        bad = api.get("/api/v1/perm-cache-floor/", headers={"Authorization": "Bearer not-a-token"})
+        assert bad.status_code in (401, 422) and bad.get_json()["code"] in ("TOKEN_INVALID", "UNAUTHORIZED")
+        assert answers == []  # refused while the token was read, as FAB's own verification refuses it
+
+
+def test_a_token_read_for_one_request_does_not_sign_in_the_next(floor_app):
+    """A test that keeps one app context open shares one `g` across requests: a token verified for
+    an earlier request must not stand in for the next one, which sends none."""
+    from flask import g
+
+    sm = floor_app.appbuilder.sm
+    with rolled_back(floor_app):
+        client = floor_app.test_client()
+        api = Api(client, "planner")
+        assert api.get("/api/v1/perm-cache-floor/").status_code == 200
+        assert g.get("_jwt_extended_jwt_user")["loaded_user"].username == "planner"  # left in the shared g
+        assert client.get("/api/v1/perm-cache-floor/").status_code == 401
+        with floor_app.test_request_context("/api/v1/perm-cache-floor/"):
+            floor_app.preprocess_request()  # the before_request functions of a new request
+            assert g.get("_jwt_extended_jwt_user") is None
+            assert sm._request_user() is None
+            assert sm.has_access("can_read", "Batch") is False
+
+
+def test_pages_never_read_a_bearer_token(floor_app):
+    with rolled_back(floor_app):
+        client = floor_app.test_client()
+        api = Api(client, "planner")
+        page = client.get("/batches/", headers=api.headers)
+        assert page.status_code == 302 and "/login" in page.headers["Location"]

@@ -250,3 +250,18 @@ def test_every_rate_limit_counts_posts_only_so_reads_skip_the_limiter(app):
     assert limits  # the login page's and the login API's
     for limit in limits:
         assert limit.methods and {m.upper() for m in limit.methods} <= LIMITED_METHODS, limit
+
+
+def test_reads_return_before_flask_limiter_resolves_any_limit(limited_app, monkeypatch):
+    """With the limiter on, its before_request check is wrapped: a GET never enters Flask-Limiter
+    (issue 16), a POST still does and is still counted (the tests above)."""
+    limiter = limited_app.appbuilder.sm.limiter
+    hooks = limited_app.before_request_funcs[None]
+    assert limiter._check_request_limit not in hooks
+    assert any(getattr(f, "__name__", "") == "check_request_limit" for f in hooks)
+    resolved = []
+    monkeypatch.setattr(limiter, "identify_request", lambda: resolved.append(1) or "x", raising=True)
+    client = limited_app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.5"
+    assert client.get("/login/").status_code == 200
+    assert resolved == []
