@@ -410,3 +410,43 @@ def test_linking_a_hospital_lets_its_users_see_the_batch(app_ctx, db_session):
     batches.link_customers(batch, [kfsh.id, kfsh.id])  # twice: still one link
     db_session.commit()
     assert batch_queries.get_visible(batch.id, hospital).id == batch.id
+
+
+def test_each_move_s_audit_after_is_the_batch_as_it_was_written(app_ctx, db_session):
+    """The audit row's `after` is built from the snapshot before the move and what the move wrote
+    (issue 16); it must equal a fresh snapshot of the batch read back from the database, through
+    stamps (production start and end), the recorded yield, the automatic follow-up move, QC and an
+    exception state with its remembered status."""
+    from app.core.extensions import db
+
+    batch = batch_in("SCHEDULED")
+    steps = [
+        ("IN_PRODUCTION", "Production", None, None),
+        ("PRODUCTION_COMPLETE", "Production", None, {"actual_yield_mbq": "41250.5"}),
+        ("QC_IN_PROGRESS", "QC Analyst", None, None),
+        ("FAILED_QC", "QC Analyst", "Sterility out of limits", None),
+    ]
+    for to_status, role, note, metadata in steps:
+        batches.transition_batch(batch.id, to_status, actor(role), note, metadata)
+        db.session.expire_all()
+        fresh = batches._state_snapshot(db.session.get(type(batch), batch.id))
+        rows = db_session.scalars(
+            select(AuditLog)
+            .where(AuditLog.entity_type == "Batch", AuditLog.entity_id == str(batch.id))
+            .where(AuditLog.action.in_(("STATUS_CHANGE", "STATUS_OVERRIDE")))
+            .order_by(AuditLog.id.desc())
+        ).all()
+        assert rows[0].after == fresh, to_status
+        if to_status == "PRODUCTION_COMPLETE":  # the automatic follow-up wrote the newest row
+            assert rows[0].after["status"] == "QC_PENDING"
+            manual = rows[1].after
+            assert manual == {
+                **fresh,
+                "status": "PRODUCTION_COMPLETE",
+                "version": fresh["version"] - 1,
+                "qc_status": manual["qc_status"],
+                "status_before_exception": None,
+            }
+            assert manual["actual_yield_mbq"] == "41250.5" and manual["actual_end_at"]
+        else:
+            assert rows[0].after["status"] == to_status
