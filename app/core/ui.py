@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from flask import request, url_for
 from markupsafe import Markup
 
 from app.core.web import to_local
@@ -119,9 +120,34 @@ def local_short(value: dt.datetime | None) -> str:
     return "—" if local is None else local.strftime("%d %b %H:%M")
 
 
+_ID = 987654321987  # stands for the id while a URL's pattern is built (the routes' ids are integers)
+
+
+def id_url(endpoint: str, batch_id: int, **values: str) -> str:
+    """url_for(endpoint, batch_id=batch_id, **values), for a list page's rows: url_for costs about
+    10 µs and a page of 50 rows with their actions needs 100 to 150 of them. The URL is built once per
+    request with a stand-in id, then only the id changes (the same text url_for gives, the id being an
+    integer route argument)."""
+    patterns = request.environ.setdefault("rp.id_urls", {})
+    key = (endpoint, *sorted(values.items()))
+    pattern = patterns.get(key)
+    if pattern is None:
+        built = url_for(endpoint, batch_id=_ID, **values)
+        pattern = patterns[key] = built.split(str(_ID))
+        if len(pattern) != 2:  # the stand-in must appear exactly once
+            patterns.pop(key)
+            return url_for(endpoint, batch_id=batch_id, **values)
+    return f"{pattern[0]}{int(batch_id)}{pattern[1]}"
+
+
 def register_jinja(app) -> None:
-    """Expose the map to every template (`status_look(kind, value)`, `status_looks_json()`)."""
+    """Expose the map to every template (`status_look(kind, value)`, `status_looks_json()`) and
+    `id_url` (a row's URL)."""
     app.jinja_env.globals.update(
-        status_look=look, status_badge_html=status_badge, STATUS_KINDS=KINDS, status_looks_json=looks_json
+        status_look=look,
+        status_badge_html=status_badge,
+        STATUS_KINDS=KINDS,
+        status_looks_json=looks_json,
+        id_url=id_url,
     )
     app.jinja_env.filters["local_short"] = local_short
