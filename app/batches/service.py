@@ -231,8 +231,8 @@ def lock_batch(batch_id: int, *, nowait: bool = False) -> Batch:
     session = db.session()
     if session.autoflush:  # as a query would: changes made before the lock are written first
         session.flush()
-    rows = sql.execute(
-        ("batch.lock", nowait), functools.partial(_lock_select, nowait), {"batch_id": batch_id}
+    rows = sql.execute(  # plain tuples: `_as_loaded` reads the columns by position
+        ("batch.lock", nowait), functools.partial(_lock_select, nowait), {"batch_id": batch_id}, plain=True
     )
     if not rows:
         raise NotFound("batch")
@@ -443,17 +443,19 @@ def _write_move(
         "signature_id": event.signature_id,
     }
     conn = session.connection()
-    rows = sql.execute(("batch.move", extras), functools.partial(_move_sql, extras), params, connection=conn)
+    rows = sql.execute(
+        ("batch.move", extras), functools.partial(_move_sql, extras), params, connection=conn, plain=True
+    )
     if not rows:  # the row was moved by someone else since it was read
         raise _conflict(None)
-    written = rows[0]
-    audit_chain.locked_with_head(session, conn, written.head_id, written.head_hash, written.head_alg)
+    event_id, occurred_at, event_json, head_id, head_hash, head_alg = rows[0]  # _move_sql's columns
+    audit_chain.locked_with_head(session, conn, head_id, head_hash, head_alg)
     for column, value in (*changes.items(), ("version", batch.version + 1), ("updated_at", now)):
         set_committed_value(batch, column, value)
-    event.id, event.occurred_at = written.id, written.occurred_at
+    event.id, event.occurred_at = event_id, occurred_at
     make_transient_to_detached(event)  # persistent, as if loaded: callers read event.id
     session.add(event)
-    return ("batch_event", written.id, written.j)
+    return ("batch_event", event_id, event_json)
 
 
 def batch_expires_at(batch: Batch) -> dt.datetime | None:
