@@ -14,6 +14,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import request, url_for
 from markupsafe import Markup
@@ -115,9 +116,14 @@ def looks_json() -> str:
     return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def local_short(value: dt.datetime | None) -> str:
+def local_short(value: dt.datetime | None, zone: str | None = None) -> str:
     """Day and time in the site's zone without the zone's name (where a heading names it)."""
-    local = to_local(value)
+    if zone is None or value is None:
+        local = to_local(value)
+    else:
+        local = (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).astimezone(
+            ZoneInfo(zone)
+        )
     return "—" if local is None else local.strftime("%d %b %H:%M")
 
 
@@ -151,4 +157,5 @@ def register_jinja(app) -> None:
         status_looks_json=looks_json,
         id_url=id_url,
     )
-    app.jinja_env.filters["local_short"] = local_short
+    config = app.config  # the site's zone read from the app's config, not through current_app per row
+    app.jinja_env.filters["local_short"] = lambda value: local_short(value, config["SITE_TIMEZONE"])
