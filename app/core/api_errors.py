@@ -9,6 +9,7 @@ from typing import Any
 from flask import jsonify, make_response
 from flask.wrappers import Response
 
+from app.core.guards import INT32_MAX
 from app.core.tracing import current_trace_id
 
 _DEFAULT_MESSAGES = {
@@ -117,7 +118,6 @@ def _friendly_422(text: str | None) -> str:
 
 
 _PATH_ARG = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
-INT32_MAX = 2**31 - 1
 
 
 def complete_api_spec(api: Any, api_spec: Any) -> None:

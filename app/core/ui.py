@@ -14,7 +14,6 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import request, url_for
 from markupsafe import Markup
@@ -118,12 +117,7 @@ def looks_json() -> str:
 
 def local_short(value: dt.datetime | None, zone: str | None = None) -> str:
     """Day and time in the site's zone without the zone's name (where a heading names it)."""
-    if zone is None or value is None:
-        local = to_local(value)
-    else:
-        local = (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).astimezone(
-            ZoneInfo(zone)
-        )
+    local = to_local(value, zone)
     return "—" if local is None else local.strftime("%d %b %H:%M")
 
 

@@ -23,12 +23,14 @@ def site_today() -> dt.date:
     return dt.datetime.now(site_tz()).date()
 
 
-def to_local(value: dt.datetime | None) -> dt.datetime | None:
+def to_local(value: dt.datetime | None, zone: str | None = None) -> dt.datetime | None:
+    """`value` (naive: UTC) in `zone`, by default the site's (pages' filters pass the zone they read
+    once from the app's config: a page shows hundreds of times)."""
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(site_tz())
+    return value.astimezone(ZoneInfo(zone) if zone else site_tz())
 
 
 def local_instant(wall: dt.datetime, tz: ZoneInfo, field: str = "time") -> dt.datetime:
@@ -84,12 +86,10 @@ def fmt_local(value: dt.datetime | None, fmt: str = "%d %b %Y %H:%M", *, zone: s
     """Local time with the zone named, e.g. '22 Nov 2026 04:35 +03 (Asia/Riyadh)'. Pages call it for
     every time they show (600 times on a journey of 300 events): their filter passes the site's `zone`
     (read from the app's config, not through `current_app` on every call)."""
-    if value is None:
-        return "—"
     name = zone or current_app.config["SITE_TIMEZONE"]
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    local = value.astimezone(ZoneInfo(name))
+    local = to_local(value, name)
+    if local is None:
+        return "—"
     return f"{local.strftime(fmt)} {local.strftime('%Z')} ({name})"
 
 

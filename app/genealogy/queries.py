@@ -41,10 +41,10 @@ _LEVEL = (
     " e.occurred_at, e.actor_name FROM genealogy_edge e" + _FRONTIER
 )  # in id order once here (a level of 200,000 rows sorted by the server spilled to disk)
 _LEVEL_FAR = "SELECT e.{far}_type, e.{far}_id FROM genealogy_edge e" + _FRONTIER
-_SIDES = {"forward": ("parent", "child"), "backward": ("child", "parent")}
+SIDES = {"forward": ("parent", "child"), "backward": ("child", "parent")}  # a walk's near, far end
 _FAR_COLUMNS = {"forward": (3, 4), "backward": (1, 2)}  # the far end's type and id in a _LEVEL row
-LEVEL_SQL = {name: _LEVEL.format(near=near, far=far) for name, (near, far) in _SIDES.items()}
-LEVEL_FAR_SQL = {name: _LEVEL_FAR.format(near=near, far=far) for name, (near, far) in _SIDES.items()}
+LEVEL_SQL = {name: _LEVEL.format(near=near, far=far) for name, (near, far) in SIDES.items()}
+LEVEL_FAR_SQL = {name: _LEVEL_FAR.format(near=near, far=far) for name, (near, far) in SIDES.items()}
 if set(NODE_TYPES) != {"LOT", "BATCH", "DOSE", "SHIPMENT"}:  # the four arrays above
     raise RuntimeError("genealogy node types changed: update _FRONTIER")
 
@@ -55,6 +55,11 @@ def level_params(frontier: list[tuple[str, int]]) -> dict[str, list[int]]:
     for node_type, node_id in frontier:
         params[node_type.lower()].append(node_id)
     return params
+
+
+def end(edge: Any, side: str) -> tuple[str, int]:
+    """An edge's node on `side` ("parent" or "child"; SIDES names a direction's near and far side)."""
+    return (edge.parent_type, edge.parent_id) if side == "parent" else (edge.child_type, edge.child_id)
 
 
 class Edge(NamedTuple):

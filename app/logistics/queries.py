@@ -11,6 +11,7 @@ from app.batches.models import Batch
 from app.core.actor import Actor
 from app.core.domain import NotFound
 from app.core.extensions import db
+from app.core.guards import INT32_MAX
 from app.core.sql import any_of, fetch
 from app.dispensing.access import customer_scope
 from app.dispensing.models import DoseUnit
@@ -168,7 +169,7 @@ def _labels(nodes: set[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]
     can reach 200,000 doses, more than a statement's bind parameters)."""
     by_type: dict[str, list[int]] = {}
     for t, i in nodes:
-        if 0 < i < 2**31:  # ids are integers: a larger one (typed into the start) names nothing
+        if 0 < i <= INT32_MAX:  # ids are integers: a larger one (typed into the start) names nothing
             by_type.setdefault(t, []).append(i)
     out: dict[tuple[str, int], dict[str, Any]] = {}
     if by_type.get("LOT"):
@@ -230,7 +231,6 @@ def genealogy_tree(start: tuple[str, int], direction: genealogy.Direction) -> di
 
 # The genealogy page shows at most this many links; the CSV and the API give every one.
 PAGE_LINKS = 500
-_SIDES = {"backward": ("child", "parent"), "forward": ("parent", "child")}  # a link's near and far end
 _SECTIONS = (("backward", "Came from"), ("forward", "Went to"))
 
 
@@ -254,17 +254,17 @@ def genealogy_page(
     for name, title in _SECTIONS:
         if direction not in (name, "both"):
             continue
-        near, far = _SIDES[name]
+        near, far = genealogy.SIDES[name]
         children: dict[tuple[str, int], list[Any]] = {}
         for e in edges:
             if e.direction == name:
-                children.setdefault(_end(e, near), []).append(e)
+                children.setdefault(genealogy.end(e, near), []).append(e)
         rows: list[dict[str, Any]] = []
         expanded = {start}
         stack = [(1, e) for e in reversed(children.get(start, []))]
         while stack and len(rows) < budget:
             level, e = stack.pop()
-            other = _end(e, far)
+            other = genealogy.end(e, far)
             again = other in expanded
             rows.append(
                 {"level": level, "node": _key(other), "again": again and other in children, **_edge(e)}
@@ -280,7 +280,7 @@ def genealogy_page(
         raise NotFound(start[0].lower())
     reached: dict[str, set[int]] = {}
     for e in edges:
-        node = _end(e, _SIDES[e.direction][1])
+        node = genealogy.end(e, genealogy.SIDES[e.direction][1])
         if node != start:
             reached.setdefault(node[0], set()).add(node[1])
     return {
@@ -293,12 +293,8 @@ def genealogy_page(
         "sections": sections,
         "links": len(edges),
         "shown": limit - budget,
-        "reached": {t: len(reached[t]) for t in ("LOT", "BATCH", "DOSE", "SHIPMENT") if t in reached},
+        "reached": {t: len(reached[t]) for t in genealogy.NODE_TYPES if t in reached},
     }
-
-
-def _end(e: Any, side: str) -> tuple[str, int]:
-    return (e.parent_type, e.parent_id) if side == "parent" else (e.child_type, e.child_id)
 
 
 def _edge(e: Any) -> dict[str, Any]:
